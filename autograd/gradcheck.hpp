@@ -1,0 +1,45 @@
+// gradcheck: compares the tape's gradients with central differences, in float64.
+//
+// For f: inputs -> output, it draws a fixed random vector v of the output's shape and checks the
+// vector-Jacobian product vᵀJ (what backward computes) element by element against
+// (L(x + eps·e_k) − L(x − eps·e_k)) / 2eps with L = Σ v ⊙ f(x). A wrong backward changes vᵀJ for
+// almost every v, so one projection finds it; `projections` adds more vectors for extra certainty.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace tapegrad {
+
+struct GradcheckOptions {
+    double eps = 1e-6;
+    double atol = 1e-5;
+    double rtol = 1e-3;
+    int projections = 2;
+    std::uint64_t seed = 0;  // for the projection vectors
+};
+
+struct GradcheckReport {
+    bool ok = true;
+    std::size_t checked = 0;       // elements compared
+    std::size_t input = 0;         // the worst element: which input...
+    std::int64_t element = 0;      // ...which flat element of it
+    double analytic = 0.0;         // ...the gradient backward gave
+    double numeric = 0.0;          // ...and the central difference
+    double max_abs_error = 0.0;
+    double max_rel_error = 0.0;
+    std::string message() const;   // one line naming the worst element
+};
+
+using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// Inputs that require grad are checked; they must be f64. Their values are perturbed in place and
+// restored, so f may also read them through a module that holds them.
+GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options = {});
+
+}  // namespace tapegrad

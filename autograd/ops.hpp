@@ -1,0 +1,11 @@
+// Every differentiable op, for code that wants them all.
+#pragma once
+
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/index.hpp"
+#include "autograd/ops/loss.hpp"
+#include "autograd/ops/matmul.hpp"
+#include "autograd/ops/reduce.hpp"
+#include "autograd/ops/shape.hpp"
+#include "autograd/ops/softmax.hpp"
+#include "autograd/ops/unary.hpp"

@@ -1,0 +1,125 @@
+// Matrix products. Every product goes through kernels::Gemm; transposes are BLAS flags, not copies.
+#include "autograd/ops/matmul.hpp"
+
+#include <fmt/format.h>
+
+#include "autograd/tape.hpp"
+#include "core/kernels/broadcast.hpp"
+#include "core/kernels/gemm.hpp"
+
+namespace tapegrad {
+namespace {
+
+struct Dims {
+    std::int64_t m, n, k;
+    Shape batch;  // broadcast leading axes
+};
+
+Shape leading(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
+
+Dims check(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    if (a.dtype() != b.dtype())
+        throw ValueError(fmt::format("matmul: {} {} @ {} {}: dtypes differ", sa, dtype_name(a.dtype()), sb,
+                                     dtype_name(b.dtype())));
+    if (sa.rank() < 2 || sb.rank() < 2)
+        throw_shape_error("matmul", fmt::format("{} @ {}", sa, sb), "both operands need rank >= 2");
+    const std::int64_t m = ta ? sa.back() : sa[sa.rank() - 2], k_a = ta ? sa[sa.rank() - 2] : sa.back();
+    const std::int64_t k_b = tb ? sb.back() : sb[sb.rank() - 2], n = tb ? sb[sb.rank() - 2] : sb.back();
+    if (k_a != k_b)
+        throw_shape_error("matmul", fmt::format("{}{} @ {}{}", sa, ta ? "ᵀ" : "", sb, tb ? "ᵀ" : ""),
+                          fmt::format("inner dimensions differ ({} vs {})", k_a, k_b));
+    return {m, n, k_a, broadcast_shapes("matmul", leading(sa), leading(sb))};
+}
+
+// Offset (in matrices) of batch index `i` of `batch` inside an operand with leading shape `lead`.
+std::int64_t batch_offset(std::int64_t i, const Shape& batch, const Shape& lead) {
+    std::int64_t offset = 0, stride = 1;
+    for (std::size_t axis = batch.rank(), la = lead.rank(); axis-- > 0;) {
+        const std::int64_t idx = i % batch[axis];
+        i /= batch[axis];
+        if (la > 0) {
+            --la;
+            if (lead[la] != 1) offset += idx * stride;
+            stride *= lead[la];
+        }
+    }
+    return offset;
+}
+
+Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+    const Dims d = check(a, b, ta, tb);
+    Shape out_shape = d.batch;
+    out_shape.push_back(d.m);
+    out_shape.push_back(d.n);
+    Tensor out = Tensor::empty(out_shape, a.dtype());
+    const Shape la = leading(a.shape()), lb = leading(b.shape());
+    dispatch("matmul", a.dtype(), [&]<class T>() {
+        const T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        T* pc = out.data<T>();
+        const std::int64_t lda = a.shape().back(), ldb = b.shape().back();
+        if (lb.numel() == 1 && !ta) {  // b shared by every batch: fold the batch into M, one gemm
+            kernels::Gemm<T>::run(false, tb, d.batch.numel() * d.m, d.n, d.k, T(1), pa, lda, pb, ldb, T(0), pc, d.n);
+            return;
+        }
+        for (std::int64_t i = 0; i < d.batch.numel(); ++i) {
+            const T* ai = pa + batch_offset(i, d.batch, la) * d.m * d.k;
+            const T* bi = pb + batch_offset(i, d.batch, lb) * d.k * d.n;
+            kernels::Gemm<T>::run(ta, tb, d.m, d.n, d.k, T(1), ai, lda, bi, ldb, T(0), pc + i * d.m * d.n, d.n);
+        }
+    });
+    return out;
+}
+
+}  // namespace
+
+// C = op(A)·op(B). With G = dC:
+//   A·B:   dA = G·Bᵀ    dB = Aᵀ·G        Aᵀ·B:  dA = B·Gᵀ    dB = A·G
+//   A·Bᵀ:  dA = G·B     dB = Gᵀ·A        Aᵀ·Bᵀ: dA = Bᵀ·Gᵀ   dB = Gᵀ·Aᵀ
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    Attrs attrs;
+    attrs.i[0] = transpose_a;
+    attrs.i[1] = transpose_b;
+    return record("matmul", {a, b}, forward(a, b, transpose_a, transpose_b), {}, [](Backward& bw) {
+        const bool ta = bw.attrs().i[0], tb = bw.attrs().i[1];
+        const Tensor& g = bw.grad_out();
+        const Tensor& a = bw.input(0);
+        const Tensor& b = bw.input(1);
+        if (bw.needs(0)) bw.accumulate(0, ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb));
+        if (bw.needs(1)) bw.accumulate(1, tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false));
+    }, attrs);
+}
+
+// y = x·W + b over the last axis, all leading axes folded into one gemm.
+//   dx = dy·Wᵀ   dW = xᵀ·dy   db = Σ_rows dy
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+    if (w.rank() != 2 || x.rank() < 1 || x.shape().back() != w.shape()[0])
+        throw_shape_error("linear", fmt::format("x {} @ kernel {}", x.shape(), w.shape()),
+                          fmt::format("input features differ from the kernel's rows ({} vs {})",
+                                      x.rank() ? x.shape().back() : 0, w.rank() ? w.shape()[0] : 0));
+    if (b.defined() && (b.rank() != 1 || b.shape()[0] != w.shape()[1]))
+        throw_shape_error("linear", fmt::format("kernel {}, bias {}", w.shape(), b.shape()),
+                          fmt::format("bias must be [{}]", w.shape()[1]));
+    const std::int64_t in = w.shape()[0];
+    Shape flat{x.numel() / std::max<std::int64_t>(in, 1), in};
+    Tensor y = forward(x.view_as_shape(flat), w, false, false);
+    if (b.defined()) y = kernels::binary(kernels::BinaryOp::add, y, b, y.shape());
+    Shape out_shape(x.shape().dims().first(x.rank() - 1));
+    out_shape.push_back(w.shape()[1]);
+    y = y.view_as_shape(out_shape);
+    std::vector<Tensor> inputs{x, w};
+    if (b.defined()) inputs.push_back(b);
+    return record("linear", std::move(inputs), y, {}, [](Backward& bw) {
+        const Tensor& w = bw.input(1);
+        const Tensor g = bw.grad_out().view_as_shape({bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
+        const Tensor& x = bw.input(0);
+        if (bw.needs(0)) bw.accumulate(0, forward(g, w, false, true).view_as_shape(x.shape()));
+        if (bw.needs(1)) bw.accumulate(1, forward(x.view_as_shape({g.shape()[0], w.shape()[0]}), g, true, false));
+        if (bw.num_inputs() == 3 && bw.needs(2))
+            bw.accumulate(2, kernels::sum_keepdims(g, {0}).view_as_shape(bw.input(2).shape()));
+    });
+}
+
+}  // namespace tapegrad

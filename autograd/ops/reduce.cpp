@@ -1,0 +1,88 @@
+// Reductions. Both passes work on the keepdims shape; dropping axes is a free reshape at the end.
+#include "autograd/ops/reduce.hpp"
+
+#include <algorithm>
+
+#include "autograd/ops/unary.hpp"
+#include "autograd/tape.hpp"
+#include "core/kernels/broadcast.hpp"
+
+namespace tapegrad {
+namespace {
+
+// Sorted distinct axes in [0, rank); empty means all axes.
+std::vector<std::size_t> resolve_axes(const char* op, const Shape& shape, const std::vector<std::int64_t>& axes) {
+    std::vector<std::size_t> out;
+    if (axes.empty()) {
+        for (std::size_t i = 0; i < shape.rank(); ++i) out.push_back(i);
+        return out;
+    }
+    for (std::int64_t a : axes) out.push_back(normalize_axis(op, a, shape.rank()));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
+    Shape out = shape;
+    for (std::size_t a : axes) out[a] = 1;
+    return out;
+}
+
+Shape dropped_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
+    Shape out;
+    for (std::size_t i = 0; i < shape.rank(); ++i)
+        if (!std::binary_search(axes.begin(), axes.end(), i)) out.push_back(shape[i]);
+    return out;
+}
+
+Attrs axes_attrs(const std::vector<std::size_t>& axes, const Shape& keep) {
+    Attrs attrs;
+    attrs.i[0] = static_cast<std::int64_t>(axes.size());
+    for (std::size_t k = 0; k < axes.size(); ++k) attrs.i[k + 1] = static_cast<std::int64_t>(axes[k]);
+    attrs.shape = keep;
+    return attrs;
+}
+
+std::vector<std::size_t> attrs_axes(const Attrs& attrs) {
+    std::vector<std::size_t> axes;
+    for (std::int64_t k = 0; k < attrs.i[0]; ++k) axes.push_back(static_cast<std::size_t>(attrs.i[k + 1]));
+    return axes;
+}
+
+Tensor finish(Tensor y_keep, const Shape& x_shape, const std::vector<std::size_t>& axes, bool keepdims) {
+    return keepdims ? y_keep : y_keep.view_as_shape(dropped_shape(x_shape, axes));
+}
+
+}  // namespace
+
+// y = Σ_axes x;  dx = dy repeated along the reduced axes
+Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+    const auto ax = resolve_axes("sum", x.shape(), axes);
+    Tensor y = finish(kernels::sum_keepdims(x, ax), x.shape(), ax, keepdims);
+    return record("sum", {x}, y, {}, [](Backward& bw) {
+        const Tensor dy = bw.grad_out().view_as_shape(bw.attrs().shape);
+        bw.accumulate(0, kernels::expand(dy, bw.input(0).shape()));
+    }, axes_attrs(ax, keepdims_shape(x.shape(), ax)));
+}
+
+// mean = sum / count; its gradient follows from sum's and the scalar product's.
+Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+    const auto ax = resolve_axes("mean", x.shape(), axes);
+    std::int64_t count = 1;
+    for (std::size_t a : ax) count *= x.shape()[a];
+    return mul_scalar(sum(x, axes, keepdims), 1.0 / static_cast<double>(count));
+}
+
+// y = max_axes x;  dx = dy / (number of ties) at every element equal to its maximum
+Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+    const auto ax = resolve_axes("max", x.shape(), axes);
+    if (x.numel() == 0) throw ShapeError(fmt::format("max: tensor {}: reduction of an empty tensor", x.shape()));
+    Tensor y_keep = kernels::max_keepdims(x, ax);
+    return record("max", {x}, finish(y_keep, x.shape(), ax, keepdims), {y_keep.detach()}, [](Backward& bw) {
+        const Tensor dy = bw.grad_out().view_as_shape(bw.attrs().shape);
+        bw.accumulate(0, kernels::max_backward(bw.input(0), bw.saved(0), dy, attrs_axes(bw.attrs())));
+    }, axes_attrs(ax, keepdims_shape(x.shape(), ax)));
+}
+
+}  // namespace tapegrad

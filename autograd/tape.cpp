@@ -1,0 +1,153 @@
+#include "autograd/tape.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/reduce.hpp"
+
+namespace tapegrad {
+namespace {
+
+thread_local bool grad_mode = true;
+thread_local std::uint64_t next_seq = 1;
+thread_local std::uint64_t next_sweep = 1;
+
+// Adds g into slot; the first contribution is kept as is, later ones make a new tensor, so a
+// gradient that two inputs share (as `add` passes dy to both) is never modified in place.
+void add_into(Tensor& slot, const Tensor& g) {
+    slot = slot.defined() ? add(slot, g) : g;
+}
+
+// Every node reachable from root, in reverse recording order.
+std::vector<detail::Node*> collect(detail::Node* root) {
+    const std::uint64_t mark = next_sweep++;
+    std::vector<detail::Node*> order, stack{root};
+    root->visit_mark = mark;
+    while (!stack.empty()) {
+        detail::Node* node = stack.back();
+        stack.pop_back();
+        order.push_back(node);
+        for (const Tensor& in : node->inputs) {
+            detail::Node* child = in.grad_fn().get();
+            if (child && child->visit_mark != mark) {
+                child->visit_mark = mark;
+                stack.push_back(child);
+            }
+        }
+    }
+    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->seq > b->seq; });
+    return order;
+}
+
+void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
+    if (!root.requires_grad())
+        throw ValueError(fmt::format("backward: tensor {} does not require grad (no input of the "
+                                     "ops that made it requires grad)", root.shape()));
+    if (!(grad.shape() == root.shape()) || grad.dtype() != root.dtype())
+        throw ShapeError(fmt::format("backward: tensor {} {}: gradient {} {} does not match",
+                                     root.shape(), dtype_name(root.dtype()), grad.shape(),
+                                     dtype_name(grad.dtype())));
+    NoGrad no_grad;  // backward math is plain arithmetic, never recorded
+    if (root.is_leaf()) {
+        Backward::accumulate_leaf(root, grad);
+        return;
+    }
+    const std::vector<detail::Node*> order = collect(root.grad_fn().get());
+    for (detail::Node* node : order)
+        if (node->freed)
+            throw ValueError(fmt::format(
+                "backward: the graph through '{}' was freed by an earlier backward(); pass "
+                "{{.retain_graph = true}} to the first call to run backward twice", node->op));
+    root.grad_fn()->grad_out = grad;
+    for (detail::Node* node : order) {
+        if (node->grad_out.defined()) {
+            Backward bw(*node);
+            node->fn(bw);
+        }
+        node->grad_out = Tensor();
+        if (!options.retain_graph) {
+            node->saved.clear();
+            node->freed = true;
+        }
+    }
+}
+
+}  // namespace
+
+void Backward::accumulate_leaf(const Tensor& leaf, const Tensor& g) {
+    Tensor current = leaf.grad();
+    if (current.defined()) {
+        leaf.impl().grad = add(current, g).impl_ptr();
+    } else {
+        // Own the storage: optimizers and clipping change gradients in place.
+        leaf.impl().grad = (g.impl().storage.use_count() > 1 ? g.clone() : g.detach()).impl_ptr();
+    }
+}
+
+void Backward::accumulate(std::size_t i, const Tensor& g) {
+    const Tensor& in = node_.inputs[i];
+    if (!in.requires_grad()) return;
+    const Tensor summed = g.shape() == in.shape() ? g : sum_to_shape(g, in.shape());
+    if (in.grad_fn()) {
+        add_into(in.grad_fn()->grad_out, summed);
+    } else {
+        accumulate_leaf(in, summed);
+    }
+}
+
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
+              std::initializer_list<Tensor> saved, BackwardFn fn, const Attrs& attrs) {
+    return record(op, std::vector<Tensor>(inputs), std::move(out), std::vector<Tensor>(saved), fn,
+                  attrs);
+}
+
+Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
+              BackwardFn fn, const Attrs& attrs) {
+    if (!grad_mode) return out;
+    const bool any = std::any_of(inputs.begin(), inputs.end(),
+                                 [](const Tensor& t) { return t.requires_grad(); });
+    if (!any) return out;
+    auto node = std::make_shared<detail::Node>();
+    node->op = op;
+    node->seq = next_seq++;
+    node->fn = fn;
+    node->inputs = std::move(inputs);
+    node->saved = std::move(saved);
+    node->attrs = attrs;
+    node->out_shape = out.shape();
+    node->out_dtype = out.dtype();
+    out.impl().grad_fn = std::move(node);
+    out.impl().requires_grad = true;
+    return out;
+}
+
+bool grad_enabled() { return grad_mode; }
+
+NoGrad::NoGrad() : previous_(grad_mode) { grad_mode = false; }
+NoGrad::~NoGrad() { grad_mode = previous_; }
+
+Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
+    if (g.shape() == shape) return g;
+    const std::size_t extra = g.rank() - shape.rank();
+    std::vector<std::int64_t> axes;
+    for (std::size_t i = 0; i < g.rank(); ++i)
+        if (i < extra || (shape[i - extra] == 1 && g.shape()[i] != 1))
+            axes.push_back(static_cast<std::int64_t>(i));
+    NoGrad no_grad;
+    return sum(g, axes, /*keepdims=*/false).view_as_shape(shape);
+}
+
+void Tensor::backward(BackwardOptions options) const {
+    if (numel() != 1)
+        throw ShapeError(fmt::format("backward: tensor {} is not a scalar; pass the upstream "
+                                     "gradient explicitly", shape()));
+    run_backward(*this, ones(shape(), {.dtype = dtype()}), options);
+}
+
+void Tensor::backward(const Tensor& grad_output, BackwardOptions options) const {
+    run_backward(*this, grad_output, options);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,43 @@
+#include "core/kernels/gemm.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+namespace tapegrad::kernels {
+namespace {
+
+void call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, float alpha, const float* a,
+          blasint lda, const float* b, blasint ldb, float beta, float* c, blasint ldc) {
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, double alpha,
+          const double* a, blasint lda, const double* b, blasint ldb, double beta, double* c, blasint ldc) {
+    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace
+
+template <class T>
+void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+                  const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // BLAS rejects k = 0 with lda < 1; the product is empty, so C = beta·C
+        for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        return;
+    }
+    call(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+         static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+         static_cast<blasint>(std::max<std::int64_t>(lda, 1)), b, static_cast<blasint>(std::max<std::int64_t>(ldb, 1)),
+         beta, c, static_cast<blasint>(std::max<std::int64_t>(ldc, 1)));
+}
+
+template struct Gemm<float>;
+template struct Gemm<double>;
+
+const char* blas_config() { return openblas_get_config(); }
+int blas_threads() { return openblas_get_num_threads(); }
+
+}  // namespace tapegrad::kernels

@@ -1,0 +1,41 @@
+// Seeded random numbers with the same sequence on every platform (std::normal_distribution's
+// output is implementation-defined, so the distributions are our own).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+namespace tapegrad {
+
+// xoshiro256** seeded through splitmix64: fast, small state, easy to save in a checkpoint.
+class Generator {
+public:
+    explicit Generator(std::uint64_t seed = 0) { seed_with(seed); }
+    void seed_with(std::uint64_t seed);
+    std::uint64_t next_u64();
+    double uniform();                   // [0, 1)
+    double uniform(double lo, double hi);
+    double normal();                    // mean 0, std 1 (Box-Muller)
+    std::uint64_t below(std::uint64_t n);  // [0, n)
+    std::array<std::uint64_t, 4> state() const { return s_; }
+    void set_state(const std::array<std::uint64_t, 4>& s) { s_ = s; }
+
+    template <class T>
+    void fill_uniform(std::span<T> out, double lo, double hi) {
+        for (T& v : out) v = static_cast<T>(uniform(lo, hi));
+    }
+    template <class T>
+    void fill_normal(std::span<T> out, double mean, double std) {
+        for (T& v : out) v = static_cast<T>(mean + std * normal());
+    }
+
+private:
+    std::array<std::uint64_t, 4> s_{};
+};
+
+// The generator used when no seed is given; manual_seed resets it.
+Generator& global_generator();
+void manual_seed(std::uint64_t seed);
+
+}  // namespace tapegrad

@@ -1,0 +1,69 @@
+// Helpers shared by the tests: gradient checks as doctest assertions, value comparisons, fixtures.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/gradcheck.hpp"
+#include "core/format.hpp"
+#include "core/tensor.hpp"
+
+namespace tapegrad::test {
+
+// Runs gradcheck and fails the current test with the report's message when it does not pass.
+inline void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                            const GradcheckOptions& options = {}) {
+    const GradcheckReport report = gradcheck(f, inputs, options);
+    INFO(report.message());
+    CHECK(report.ok);
+}
+
+inline void check_gradients(Tensor (*f)(const Tensor&), const std::vector<Tensor>& inputs,
+                            const GradcheckOptions& options = {}) {
+    check_gradients([f](const std::vector<Tensor>& xs) { return f(xs[0]); }, inputs, options);
+}
+
+inline void check_gradients(Tensor (*f)(const Tensor&, const Tensor&), const std::vector<Tensor>& inputs,
+                            const GradcheckOptions& options = {}) {
+    check_gradients([f](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, inputs, options);
+}
+
+// Every element of `actual` within atol + rtol·|expected| of `expected`, and the shapes equal.
+inline void check_close(const Tensor& actual, const std::vector<double>& expected, const Shape& shape,
+                        double atol = 1e-6, double rtol = 1e-6) {
+    REQUIRE(fmt::format("{}", actual.shape()) == fmt::format("{}", shape));
+    const std::vector<double> got = actual.to_vector();
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        INFO("element ", i, ": got ", got[i], ", expected ", expected[i]);
+        CHECK(std::abs(got[i] - expected[i]) <= atol + rtol * std::abs(expected[i]));
+    }
+}
+
+inline void check_close(const Tensor& actual, const Tensor& expected, double atol = 1e-6, double rtol = 1e-6) {
+    check_close(actual, expected.to_vector(), expected.shape(), atol, rtol);
+}
+
+// Runs `fn` and checks it throws E whose message contains every one of `parts`.
+template <class E, class Fn>
+void check_throws_with(Fn&& fn, const std::vector<std::string>& parts) {
+    try {
+        fn();
+        FAIL("expected an exception");
+    } catch (const E& e) {
+        const std::string what = e.what();
+        for (const auto& part : parts) {
+            INFO("message: ", what, "\nexpected to contain: ", part);
+            CHECK(what.find(part) != std::string::npos);
+        }
+    }
+}
+
+inline std::filesystem::path source_dir() { return TAPEGRAD_SOURCE_DIR; }
+
+}  // namespace tapegrad::test
