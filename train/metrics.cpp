@@ -1,0 +1,32 @@
+#include "train/metrics.hpp"
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace tapegrad {
+
+std::string to_json_line(const MetricsRow& row) {
+    nlohmann::ordered_json j;
+    j["step"] = row.step;
+    j["loss"] = row.loss;  // NaN becomes null: JSON has no NaN
+    if (row.val_loss) j["val_loss"] = *row.val_loss;
+    j["lr"] = row.lr;
+    j["grad_norm"] = row.grad_norm;
+    j["tokens_per_s"] = row.tokens_per_s;
+    j["elapsed"] = row.elapsed;
+    return j.dump();
+}
+
+void MetricsLog::append(const MetricsRow& row) const {
+    if (path_.empty()) return;
+    std::ofstream out(path_, std::ios::app);
+    if (!out) throw IoError(fmt::format("metrics: cannot open '{}' for appending", path_));
+    out << to_json_line(row) << '\n';
+    if (!out) throw IoError(fmt::format("metrics: write to '{}' failed", path_));
+}
+
+}  // namespace tapegrad
