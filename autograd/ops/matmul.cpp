@@ -17,6 +17,16 @@ struct Dims {
 
 Shape leading(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
 
+// The broadcast leading axes; the error names both whole operands, not just their batch parts.
+Shape batch_shape(const Shape& sa, const Shape& sb) {
+    try {
+        return broadcast_shapes("matmul", leading(sa), leading(sb));
+    } catch (const ShapeError&) {
+        throw_shape_error("matmul", fmt::format("{} @ {}", sa, sb),
+                          fmt::format("batch axes do not broadcast ({} vs {})", leading(sa), leading(sb)));
+    }
+}
+
 Dims check(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     const Shape& sa = a.shape();
     const Shape& sb = b.shape();
@@ -30,7 +40,7 @@ Dims check(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     if (k_a != k_b)
         throw_shape_error("matmul", fmt::format("{}{} @ {}{}", sa, ta ? "ᵀ" : "", sb, tb ? "ᵀ" : ""),
                           fmt::format("inner dimensions differ ({} vs {})", k_a, k_b));
-    return {m, n, k_a, broadcast_shapes("matmul", leading(sa), leading(sb))};
+    return {m, n, k_a, batch_shape(sa, sb)};
 }
 
 // Offset (in matrices) of batch index `i` of `batch` inside an operand with leading shape `lead`.
