@@ -8,38 +8,10 @@
 #include <limits>
 
 #include "core/kernels/parallel.hpp"
+#include "core/kernels/walk.hpp"
 
 namespace tapegrad::kernels {
 namespace {
-
-// Strides of `in` read as if broadcast to `out` (0 along repeated axes), aligned from the right.
-std::array<std::int64_t, Shape::max_rank> broadcast_strides(const Shape& in, const Shape& out) {
-    std::array<std::int64_t, Shape::max_rank> s{};
-    const auto own = in.strides();
-    const std::size_t shift = out.rank() - in.rank();
-    for (std::size_t i = 0; i < in.rank(); ++i) s[i + shift] = in[i] == 1 ? 0 : own[i];
-    return s;
-}
-
-// Calls row(out_offset, a_offset, b_offset, n, a_step, b_step) once per innermost row of `out`.
-template <bool parallel = true, class Row>
-void walk_rows(const Shape& out, const Shape& a, const Shape& b, Row row) {
-    if (out.rank() == 0) return row(0, 0, 0, 1, 0, 0);
-    const auto sa = broadcast_strides(a, out), sb = broadcast_strides(b, out);
-    const std::size_t last = out.rank() - 1;
-    const std::int64_t n = out.back(), rows = n == 0 ? 0 : out.numel() / n;
-#pragma omp parallel for if (parallel && out.numel() > parallel_threshold)
-    for (std::int64_t r = 0; r < rows; ++r) {
-        std::int64_t rest = r, oa = 0, ob = 0;
-        for (std::size_t axis = last; axis-- > 0;) {
-            const std::int64_t i = rest % out[axis];
-            rest /= out[axis];
-            oa += i * sa[axis];
-            ob += i * sb[axis];
-        }
-        row(r * n, oa, ob, n, sa[last], sb[last]);
-    }
-}
 
 template <class T, class F>
 void apply(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
@@ -52,11 +24,11 @@ void apply(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
         for (std::int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
         return;
     }
-    walk_rows(out.shape(), a.shape(), b.shape(),
-              [&](std::int64_t o, std::int64_t ia, std::int64_t ib, std::int64_t n, std::int64_t step_a,
-                  std::int64_t step_b) {
-                  for (std::int64_t k = 0; k < n; ++k) po[o + k] = f(pa[ia + k * step_a], pb[ib + k * step_b]);
-              });
+    const Shape& s = out.shape();
+    const std::array<Strides, 3> strides{s.strides(), broadcast_strides(a.shape(), s), broadcast_strides(b.shape(), s)};
+    for_each_row(s, strides, [&](const auto& at, std::int64_t n, const auto& step) {
+        for (std::int64_t k = 0; k < n; ++k) po[at[0] + k] = f(pa[at[1] + k * step[1]], pb[at[2] + k * step[2]]);
+    });
 }
 
 }  // namespace
@@ -81,12 +53,11 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     const std::size_t width = dtype_size(x.dtype());
     const auto* src = static_cast<const std::byte*>(x.raw_data());
     auto* dst = static_cast<std::byte*>(out.raw_data());
-    walk_rows(shape, x.shape(), x.shape(),
-              [&](std::int64_t o, std::int64_t ix, std::int64_t, std::int64_t n, std::int64_t step, std::int64_t) {
-                  if (step == 1) return void(std::memcpy(dst + o * width, src + ix * width, n * width));
-                  for (std::int64_t k = 0; k < n; ++k)
-                      std::memcpy(dst + (o + k) * width, src + (ix + k * step) * width, width);
-              });
+    const std::array<Strides, 2> strides{shape.strides(), broadcast_strides(x.shape(), shape)};
+    for_each_row(shape, strides, [&](const auto& at, std::int64_t n, const auto& step) {
+        if (step[1] == 1) return void(std::memcpy(dst + at[0] * width, src + at[1] * width, n * width));
+        for (std::int64_t k = 0; k < n; ++k) std::memcpy(dst + (at[0] + k) * width, src + (at[1] + k * step[1]) * width, width);
+    });
     return out;
 }
 
@@ -100,10 +71,10 @@ Tensor reduce(const Tensor& x, const std::vector<std::size_t>& axes, T init, F c
     T* po = out.data<T>();
     std::fill(po, po + out.numel(), init);
     const T* px = x.data<T>();
-    walk_rows<false>(x.shape(), x.shape(), keep,
-                     [&](std::int64_t, std::int64_t ix, std::int64_t io, std::int64_t n, std::int64_t, std::int64_t step) {
-                         for (std::int64_t k = 0; k < n; ++k) po[io + k * step] = combine(po[io + k * step], px[ix + k]);
-                     });
+    const std::array<Strides, 2> strides{x.shape().strides(), broadcast_strides(keep, x.shape())};
+    for_each_row(x.shape(), strides, [&](const auto& at, std::int64_t n, const auto& step) {
+        for (std::int64_t k = 0; k < n; ++k) po[at[1] + k * step[1]] = combine(po[at[1] + k * step[1]], px[at[0] + k]);
+    }, /*parallel=*/false);
     return out;
 }
 

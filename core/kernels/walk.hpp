@@ -38,9 +38,10 @@ std::array<std::int64_t, N> row_start(std::int64_t r, const Shape& shape,
 
 // Calls row(start, n, step) once per innermost row of `shape`: operand k's row begins at
 // start[k] and moves by step[k]. Rows run in parallel above parallel_threshold elements, so
-// different rows must write different elements.
+// different rows must write different elements; reductions, whose rows share outputs, pass
+// parallel = false.
 template <std::size_t N, class Row>
-void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, Row&& row) {
+void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, Row&& row, bool parallel = true) {
     if (shape.numel() == 0) return;
     if (shape.rank() == 0)
         return row(std::array<std::int64_t, N>{}, std::int64_t{1}, std::array<std::int64_t, N>{});
@@ -48,7 +49,7 @@ void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, Row
     const std::int64_t n = shape[last], rows = shape.numel() / n;
     std::array<std::int64_t, N> step{};
     for (std::size_t k = 0; k < N; ++k) step[k] = strides[k][last];
-#pragma omp parallel for if (shape.numel() > parallel_threshold)
+#pragma omp parallel for if (parallel && shape.numel() > parallel_threshold)
     for (std::int64_t r = 0; r < rows; ++r) row(row_start<N>(r, shape, strides), n, step);
 }
 
