@@ -2,9 +2,11 @@
 #pragma once
 
 #include "autograd/ops/binary.hpp"
+#include "autograd/ops/dropout.hpp"
 #include "autograd/ops/index.hpp"
 #include "autograd/ops/loss.hpp"
 #include "autograd/ops/matmul.hpp"
+#include "autograd/ops/norm.hpp"
 #include "autograd/ops/reduce.hpp"
 #include "autograd/ops/shape.hpp"
 #include "autograd/ops/softmax.hpp"

@@ -1,0 +1,40 @@
+#include "core/kernels/embedding.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "core/kernels/parallel.hpp"
+
+namespace tapegrad::kernels {
+
+template <class T>
+void Embedding<T>::forward(const T* weight, const std::int32_t* ids, T* out, std::int64_t n,
+                           std::int64_t width) {
+#pragma omp parallel for if (n * width > parallel_threshold)
+    for (std::int64_t i = 0; i < n; ++i)
+        std::copy_n(weight + static_cast<std::int64_t>(ids[i]) * width, width, out + i * width);
+}
+
+// Repeated ids add into the same row, so threads split the columns, not the ids: each thread owns
+// one slice of every row and no two threads ever write the same element.
+template <class T>
+void Embedding<T>::backward(const T* dy, const std::int32_t* ids, T* dweight, std::int64_t n,
+                            std::int64_t width) {
+#pragma omp parallel if (n * width > parallel_threshold)
+    {
+        const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+        const std::int64_t lo = width * t / threads, hi = width * (t + 1) / threads;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const T* src = dy + i * width;
+            T* dst = dweight + static_cast<std::int64_t>(ids[i]) * width;
+#pragma omp simd
+            for (std::int64_t c = lo; c < hi; ++c) dst[c] += src[c];
+        }
+    }
+}
+
+template struct Embedding<float>;
+template struct Embedding<double>;
+
+}  // namespace tapegrad::kernels
