@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Side-by-side GPT training-step benchmark, tapegrad vs PyTorch, in one run on this machine.
+# PyTorch runs at its best setting: intra-op threads {1,2} x OPENBLAS_NUM_THREADS {1,2}, fastest kept.
+#   bash bench/run.sh [steps]        (after bash scripts/dev build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-20}
+bin=${TAPEGRAD_BUILD_DIR:-build}
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+"$bin/sgemm_peak"
+for config in tiny small medium; do
+    ours=$("$bin/gpt_bench" "$config" "$steps")
+    best=""
+    for threads in 1 2; do
+        for blas in 1 2; do
+            line=$(OPENBLAS_NUM_THREADS=$blas /usr/bin/python3 bench/torch_gpt.py "$config" "$steps" --threads "$threads")
+            line=${line%\}}", \"openblas_threads\": $blas}"
+            if [ -z "$best" ] || /usr/bin/python3 -c "import json,sys; a,b=(json.loads(s) for s in sys.argv[1:]); sys.exit(0 if a['ms_per_step'] < b['ms_per_step'] else 1)" "$line" "$best"; then
+                best=$line
+            fi
+        done
+    done
+    echo "$ours"
+    echo "$best"
+    /usr/bin/python3 -c "import json,sys; a,b=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x\")" "$ours" "$best"
+done

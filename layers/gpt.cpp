@@ -1,0 +1,172 @@
+#include "layers/gpt.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/loss.hpp"
+#include "autograd/ops/matmul.hpp"
+#include "autograd/ops/shape.hpp"
+#include "autograd/ops/softmax.hpp"
+#include "autograd/ops/unary.hpp"
+#include "layers/init.hpp"
+
+namespace tapegrad {
+namespace {
+
+constexpr double init_stddev = 0.02;  // GPT-2's initializer_range
+
+const GptConfig& checked(const GptConfig& c, const char* who) {
+    auto fail = [&](const std::string& what) {
+        throw ValueError(fmt::format("{}: {}", who, what));
+    };
+    if (c.vocab_size < 1 || c.n_positions < 1 || c.n_embd < 1 || c.n_layer < 0 || c.n_head < 1)
+        fail(fmt::format("sizes must be positive (vocab_size {}, n_positions {}, n_embd {}, ",
+                         c.vocab_size, c.n_positions, c.n_embd) +
+             fmt::format("n_layer {}, n_head {})", c.n_layer, c.n_head));
+    if (c.n_embd % c.n_head != 0)
+        fail(fmt::format("n_embd must be divisible by n_head ({} vs {})", c.n_embd, c.n_head));
+    if (!(c.dropout >= 0.0 && c.dropout < 1.0))
+        fail(fmt::format("dropout must be in [0, 1) (got {})", c.dropout));
+    return c;
+}
+
+// c_proj weights write into the residual stream, which sums 2·n_layer of them: GPT-2 scales their
+// initial std by 1/√(2·n_layer) so the stream's variance does not grow with depth.
+double residual_stddev(const GptConfig& c) {
+    return init_stddev / std::sqrt(2.0 * double(std::max<std::int64_t>(c.n_layer, 1)));
+}
+
+DropoutOptions dropout_options(const GptConfig& c, Generator& gen) {
+    return {.rate = c.dropout, .seed = gen.next_u64()};
+}
+
+// Checks x [B,T,C] for a block-level layer, naming it.
+void expect_sequence(const Module& layer, const Tensor& x, std::int64_t width) {
+    if (x.rank() != 3 || x.shape().back() != width)
+        throw_shape_error(layer.describe(), fmt::format("input {}", x.shape()),
+                          fmt::format("expected [B,T,{}] (got rank {}, width {})", width, x.rank(),
+                                      x.rank() ? x.shape().back() : 0));
+}
+
+}  // namespace
+
+Conv1D::Conv1D(std::int64_t in, std::int64_t out, double stddev, Generator& gen, DType dtype)
+    : Layer("Conv1D") {
+    weight_ = register_parameter("weight", init::normal({in, out}, 0.0, stddev, dtype, gen));
+    bias_ = register_parameter("bias", init::zeros({out}, dtype));
+}
+
+Tensor Conv1D::forward(const Tensor& x) {
+    expect_features(x, weight_.shape()[0], "weight", weight_.shape());
+    return remember_output(linear(x, weight_, bias_));
+}
+
+Mlp::Mlp(const GptConfig& c, Generator& gen)
+    : Layer("Mlp"),
+      c_fc_(checked(c, "Mlp").n_embd, 4 * c.n_embd, init_stddev, gen, c.dtype),
+      c_proj_(4 * c.n_embd, c.n_embd, residual_stddev(c), gen, c.dtype),
+      dropout_(dropout_options(c, gen)) {
+    register_module("c_fc", c_fc_);
+    register_module("c_proj", c_proj_);
+    register_module("dropout", dropout_);
+}
+
+Tensor Mlp::forward(const Tensor& x) { return remember_output(dropout_(c_proj_(gelu(c_fc_(x))))); }
+
+CausalSelfAttention::CausalSelfAttention(const GptConfig& c, Generator& gen)
+    : Layer("CausalSelfAttention"),
+      n_embd_(checked(c, "CausalSelfAttention").n_embd),
+      n_head_(c.n_head),
+      c_attn_(c.n_embd, 3 * c.n_embd, init_stddev, gen, c.dtype),
+      c_proj_(c.n_embd, c.n_embd, residual_stddev(c), gen, c.dtype),
+      attn_dropout_(dropout_options(c, gen)),
+      resid_dropout_(dropout_options(c, gen)) {
+    register_module("c_attn", c_attn_);
+    register_module("c_proj", c_proj_);
+    register_module("attn_dropout", attn_dropout_);
+    register_module("resid_dropout", resid_dropout_);
+}
+
+Tensor CausalSelfAttention::forward(const Tensor& x) {
+    expect_sequence(*this, x, n_embd_);
+    const std::int64_t B = x.dim(0), T = x.dim(1), H = n_head_, D = n_embd_ / n_head_;
+    // one projection for q, k and v, then heads to the front: [B,T,3C] -> [3,B,H,T,D]
+    const Tensor qkv = permute(reshape(c_attn_(x), {B, T, 3, H, D}), {2, 0, 3, 1, 4});
+    const std::vector<Tensor> parts = split(qkv, {1, 1, 1}, 0);
+    const Tensor q = reshape(parts[0], {B, H, T, D});
+    const Tensor k = reshape(parts[1], {B, H, T, D});
+    const Tensor v = reshape(parts[2], {B, H, T, D});
+    const Tensor scores = matmul(q, k, false, true);  // [B,H,T,T]
+    const Tensor att =
+        attn_dropout_(masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), true));
+    const Tensor y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
+    return remember_output(resid_dropout_(c_proj_(y)));
+}
+
+GptBlock::GptBlock(const GptConfig& c, Generator& gen)
+    : Layer("GptBlock"),
+      ln_1_(checked(c, "GptBlock").n_embd, {.epsilon = c.layer_norm_epsilon, .dtype = c.dtype}),
+      attn_(c, gen),
+      ln_2_(c.n_embd, {.epsilon = c.layer_norm_epsilon, .dtype = c.dtype}),
+      mlp_(c, gen) {
+    register_module("ln_1", ln_1_);
+    register_module("attn", attn_);
+    register_module("ln_2", ln_2_);
+    register_module("mlp", mlp_);
+}
+
+Tensor GptBlock::forward(const Tensor& x) {
+    const Tensor h = x + attn_(ln_1_(x));
+    return remember_output(h + mlp_(ln_2_(h)));
+}
+
+Gpt::Gpt(const GptConfig& config)
+    : Module("Gpt"),
+      config_(checked(config, "Gpt")),
+      gen_(layer_generator(config_.seed)),
+      wte_(config_.vocab_size, config_.n_embd,
+           {.scale = init_stddev, .seed = gen_.next_u64(), .dtype = config_.dtype}),
+      wpe_(config_.n_positions, config_.n_embd,
+           {.stddev = init_stddev, .seed = gen_.next_u64(), .dtype = config_.dtype}),
+      drop_(dropout_options(config_, gen_)),
+      ln_f_(config_.n_embd, {.epsilon = config_.layer_norm_epsilon, .dtype = config_.dtype}) {
+    register_module("wte", wte_);
+    register_module("wpe", wpe_);
+    register_module("drop", drop_);
+    register_module("h", h_);
+    for (std::int64_t i = 0; i < config_.n_layer; ++i) h_.emplace_back(config_, gen_);
+    register_module("ln_f", ln_f_);
+}
+
+void Gpt::check_ids(const Tensor& ids) const {
+    if (!ids.defined() || ids.dtype() != i32 || ids.rank() != 2)
+        throw ValueError(fmt::format("{}: ids must be i32 [B,T] (got {} {})", describe(),
+                                     ids.defined() ? dtype_name(ids.dtype()) : "undefined",
+                                     ids.defined() ? ids.shape() : Shape{}));
+    if (ids.dim(1) > config_.n_positions)
+        throw_shape_error(describe(), fmt::format("ids {}", ids.shape()),
+                          fmt::format("sequence length exceeds n_positions ({} vs {})", ids.dim(1),
+                                      config_.n_positions));
+}
+
+Tensor Gpt::operator()(const Tensor& ids) {
+    check_ids(ids);
+    Tensor x = drop_(wpe_(wte_(ids)));  // [B,T,C]
+    for (std::size_t i = 0; i < h_.size(); ++i) x = h_[i](x);
+    // tied head: [B,T,C] @ [V,C]ᵀ, wte read in place through the transpose flag
+    return remember_output(matmul(ln_f_(x), wte_.weight(), false, true));
+}
+
+Tensor Gpt::loss(const Tensor& ids, const Tensor& targets) {
+    check_ids(ids);
+    if (!targets.defined() || targets.dtype() != i32 || !(targets.shape() == ids.shape()))
+        throw_shape_error(describe(),
+                          fmt::format("ids {}, targets {}", ids.shape(),
+                                      targets.defined() ? targets.shape() : Shape{}),
+                          "targets must be i32 with the ids' shape");
+    return cross_entropy((*this)(ids), targets);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,112 @@
+// GPT-2 (Radford et al. 2019) with HF transformers' module and parameter names, so a GPT-2
+// checkpoint's state dict loads as is: wte.weight, wpe.weight, h.{i}.ln_1.weight,
+// h.{i}.attn.c_attn.weight [C,3C], h.{i}.attn.c_proj.weight [C,C], h.{i}.mlp.c_fc.weight [C,4C],
+// h.{i}.mlp.c_proj.weight [4C,C], each with a bias, ln_f.weight/bias. The output head is tied to
+// wte: logits = ln_f(x) @ wteᵀ, no separate parameter (HF's lm_head shares wte's storage).
+// Initialisation as GPT-2: weights normal(0, 0.02), the two c_proj weights normal(0,
+// 0.02/√(2·n_layer)) (residual-path scaling), biases zeros, layer norms ones/zeros.
+//   Gpt model({.vocab_size = 65, .n_positions = 64, .n_embd = 128, .n_layer = 4, .n_head = 4});
+//   Tensor logits = model(ids);          // ids i32 [B,T] -> [B,T,V]
+//   Tensor loss = model.loss(ids, targets);
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "layers/dropout.hpp"
+#include "layers/embedding.hpp"
+#include "layers/layer.hpp"
+#include "layers/layer_norm.hpp"
+#include "layers/positional.hpp"
+
+namespace tapegrad {
+
+// HF GPT2Config's names; the defaults are GPT-2 small's, except dropout (HF: 0.1 for the
+// embeddings, residual and attention weights; here one rate for all three).
+struct GptConfig {
+    std::int64_t vocab_size = 50257;
+    std::int64_t n_positions = 1024;  // longest sequence
+    std::int64_t n_embd = 768;        // C, divisible by n_head
+    std::int64_t n_layer = 12;
+    std::int64_t n_head = 12;
+    double layer_norm_epsilon = 1e-5;
+    double dropout = 0.0;
+    std::optional<std::uint64_t>
+        seed;  // initialisation and dropout masks; unset = global generator
+    DType dtype = f32;
+};
+
+// HF's Conv1D: a linear layer storing weight [in, out] (nn.Linear stores [out, in]); bias [out].
+//   y = x @ weight + bias, x [..., in] -> [..., out]
+class Conv1D : public Layer {
+public:
+    Conv1D(std::int64_t in, std::int64_t out, double stddev, Generator& gen, DType dtype);
+    Tensor forward(const Tensor& x) override;
+
+private:
+    Tensor weight_, bias_;
+};
+
+// x [B,T,C] -> c_fc [B,T,4C] -> gelu (tanh approximation, HF "gelu_new") -> c_proj [B,T,C] ->
+// dropout
+class Mlp : public Layer {
+public:
+    Mlp(const GptConfig& config, Generator& gen);
+    Tensor forward(const Tensor& x) override;
+
+private:
+    Conv1D c_fc_, c_proj_;
+    Dropout dropout_;
+};
+
+// Multi-head causal self-attention, x [B,T,C] -> [B,T,C]:
+//   q, k, v = split(c_attn(x), C)               one fused [C,3C] projection, q first
+//   per head (D = C/H): a = softmax(q kᵀ/√D, keys after the query masked) -> attn_dropout
+//   y = resid_dropout(c_proj(concat_heads(a v)))
+class CausalSelfAttention : public Layer {
+public:
+    CausalSelfAttention(const GptConfig& config, Generator& gen);
+    Tensor forward(const Tensor& x) override;
+
+private:
+    std::int64_t n_embd_, n_head_;
+    Conv1D c_attn_, c_proj_;
+    Dropout attn_dropout_, resid_dropout_;
+};
+
+// Pre-LN block (GPT-2): h = x + attn(ln_1(x)); y = h + mlp(ln_2(h)), x [B,T,C] -> [B,T,C].
+class GptBlock : public Layer {
+public:
+    GptBlock(const GptConfig& config, Generator& gen);
+    Tensor forward(const Tensor& x) override;
+
+private:
+    LayerNorm ln_1_;
+    CausalSelfAttention attn_;
+    LayerNorm ln_2_;
+    Mlp mlp_;
+};
+
+class Gpt : public Module {
+public:
+    explicit Gpt(const GptConfig& config);
+    // ids i32 [B,T], T <= n_positions -> logits [B,T,V]
+    Tensor operator()(const Tensor& ids);
+    // Mean cross-entropy of the next-token logits against targets i32 [B,T].
+    Tensor loss(const Tensor& ids, const Tensor& targets);
+    const GptConfig& config() const { return config_; }
+    const ModuleList<GptBlock>& blocks() const { return h_; }
+
+private:
+    void check_ids(const Tensor& ids) const;
+
+    GptConfig config_;
+    Generator gen_;  // draws the initial weights, then seeds each dropout
+    Embedding wte_;
+    LearnedPositionalEmbedding wpe_;
+    Dropout drop_;
+    ModuleList<GptBlock> h_;
+    LayerNorm ln_f_;
+};
+
+}  // namespace tapegrad

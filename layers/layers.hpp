@@ -1,0 +1,20 @@
+// Every layer, for code that wants them all: #include "layers/layers.hpp".
+#pragma once
+
+#include "layers/activation.hpp"
+#include "layers/additive_attention.hpp"
+#include "layers/attention.hpp"
+#include "layers/attention_core.hpp"
+#include "layers/dense.hpp"
+#include "layers/dropout.hpp"
+#include "layers/embedding.hpp"
+#include "layers/gpt.hpp"
+#include "layers/init.hpp"
+#include "layers/layer.hpp"
+#include "layers/layer_norm.hpp"
+#include "layers/masks.hpp"
+#include "layers/module.hpp"
+#include "layers/multi_head_attention.hpp"
+#include "layers/positional.hpp"
+#include "layers/sequential.hpp"
+#include "layers/transformer.hpp"

@@ -1,0 +1,54 @@
+// Training and using a GPT language model: the loop (AdamW, warm-up + cosine schedule, gradient
+// clipping, periodic validation, progress bar, JSONL metrics), evaluation, and text generation.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "layers/gpt.hpp"
+#include "optim/optimizer.hpp"
+#include "train/data.hpp"
+#include "train/sample.hpp"
+#include "train/tokenizer.hpp"
+
+namespace tapegrad {
+
+struct LmTrainOptions {
+    std::int64_t batch = 16;
+    std::int64_t block_size = 128;   // T
+    std::int64_t steps = 1000;
+    std::int64_t first_step = 0;     // > 0 when resuming: the data rule and schedule continue
+    double lr = 1e-3;
+    double min_lr = 1e-4;
+    std::int64_t warmup = 100;
+    double grad_clip = 1.0;          // 0 = no clipping
+    std::int64_t eval_every = 100;   // 0 = only at the end
+    std::int64_t eval_batches = 16;
+    double time_limit = 0.0;         // seconds; 0 = no limit. Stops after the step that crosses it.
+    std::string metrics_path;        // JSON lines; empty = none
+    bool quiet = false;              // no progress bar (it is also off when stderr is no terminal)
+};
+
+struct LmTrainResult {
+    std::int64_t steps = 0;          // steps run in this call
+    double seconds = 0.0;
+    double last_loss = 0.0;
+    double val_loss = 0.0;           // at the end
+    std::vector<std::pair<std::int64_t, double>> val_curve;  // (step, validation loss)
+};
+
+// Called after every step with (step, loss); return false to stop early.
+using StepCallback = std::function<bool(std::int64_t step, double loss)>;
+
+LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const TokenData& train, const TokenData& val,
+                                   const LmTrainOptions& options, const StepCallback& on_step = {});
+// Mean loss over the first `batches` deterministic batches of `data` (fewer if data is short).
+double evaluate_language_model(Gpt& model, const TokenData& data, std::int64_t batch, std::int64_t block_size,
+                               std::int64_t batches);
+// Continues `prompt` by `tokens` characters, cropping the context to the model's n_positions.
+std::string generate(Gpt& model, const CharTokenizer& tokenizer, const std::string& prompt, std::int64_t tokens,
+                     const SamplingOptions& sampling, Generator& gen);
+
+}  // namespace tapegrad
