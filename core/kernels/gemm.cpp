@@ -17,6 +17,26 @@ void call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint 
     cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// OpenBLAS's own (pthread) threads and our OpenMP threads spin against each other on 2 cores: the
+// tiny GPT step took 306 ms with 2 BLAS threads and 19 ms with 1 (bench/gpt_bench, 2026-11-26).
+// Products below this many multiply-adds therefore run on one BLAS thread; only very large ones
+// get every thread BLAS was started with. Sharing one thread pool is the real fix (#7).
+constexpr std::int64_t threaded_gemm_work = std::int64_t{1} << 30;
+
+int max_blas_threads() {
+    static const int threads = openblas_get_num_threads();
+    return threads;
+}
+
+void use_blas_threads(std::int64_t work) {
+    static thread_local int current = -1;
+    const int wanted = work >= threaded_gemm_work ? max_blas_threads() : 1;
+    if (wanted != current) {
+        openblas_set_num_threads(wanted);
+        current = wanted;
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -28,6 +48,7 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
             for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
         return;
     }
+    use_blas_threads(m * n * k);
     call(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
          static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
          static_cast<blasint>(std::max<std::int64_t>(lda, 1)), b, static_cast<blasint>(std::max<std::int64_t>(ldb, 1)),
@@ -38,6 +59,6 @@ template struct Gemm<float>;
 template struct Gemm<double>;
 
 const char* blas_config() { return openblas_get_config(); }
-int blas_threads() { return openblas_get_num_threads(); }
+int blas_threads() { return max_blas_threads(); }
 
 }  // namespace tapegrad::kernels
