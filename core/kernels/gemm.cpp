@@ -30,7 +30,8 @@ int max_blas_threads() {
 
 void use_blas_threads(std::int64_t work) {
     static thread_local int current = -1;
-    const int wanted = work >= threaded_gemm_work ? max_blas_threads() : 1;
+    const int most = max_blas_threads();  // read before the first change below
+    const int wanted = work >= threaded_gemm_work ? most : 1;
     if (wanted != current) {
         openblas_set_num_threads(wanted);
         current = wanted;
