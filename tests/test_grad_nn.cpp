@@ -175,7 +175,7 @@ TEST_CASE("gradcheck: dropout in float64 with a fixed mask") {
         {x});
 }
 
-TEST_CASE("dropout: a rate outside [0, 1) is reported") {
+TEST_CASE("dropout: a rate outside 0 to 1 (exclusive) is reported") {
     Generator gen(1);
     const Tensor x = ones({3});
     for (double rate : {1.0, -0.1, 1.5}) {

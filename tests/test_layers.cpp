@@ -129,7 +129,7 @@ TEST_CASE("Dense: wrong shapes and arguments name the layer and the shapes") {
         {"Dense", "[1,4]", "i32"});
 }
 
-TEST_CASE("LayerNorm: normalises the last axis; gradcheck; wrong width") {
+TEST_CASE("LayerNorm: normalises the last axis, passes gradcheck and reports a wrong width") {
     LayerNorm ln(4);
     CHECK(names_of(ln) == std::vector<std::string>{"bias[4]", "weight[4]"});
     const Tensor y = ln(from({1, 2, 3, 4, -2, 0, 2, 4}, {2, 4}, {.dtype = f32}));

@@ -295,7 +295,7 @@ TEST_CASE(
     CHECK(loss_curve_svg({{.step = 1, .loss = 2.0}}).find("val-loss") == std::string::npos);
 }
 
-TEST_CASE("loss_curve_svg: NaN losses are skipped; a log step axis needs steps above 0") {
+TEST_CASE("loss_curve_svg: NaN losses are skipped and a log step axis needs steps above 0") {
     std::vector<MetricsPoint> points = falling_loss(7);
     points[2].loss = NAN;
     CHECK(polyline_points(loss_curve_svg(points), "train-loss").size() == 6);
@@ -318,7 +318,7 @@ TEST_CASE("viz::Axis: ticks are round numbers covering the data") {
     CHECK(viz::Axis::logarithmic(3, 20).ticks() == std::vector<double>{1, 2, 5, 10, 20, 50, 100});
 }
 
-TEST_CASE("read_metrics_jsonl: reads the metrics log; a bad line names the path and line") {
+TEST_CASE("read_metrics_jsonl: reads the metrics log, and a bad line names the path and line") {
     const fs::path path =
         fs::temp_directory_path() / fmt::format("tapegrad_viz_{}.jsonl", ::getpid());
     fs::remove(path);
@@ -378,7 +378,7 @@ TEST_CASE("graph_dot: a tiny MLP's tape as deterministic Graphviz DOT") {
     CHECK(graph_dot(again, again_params) == dot);  // same computation, same text
 }
 
-TEST_CASE("graph_dot: a tensor used twice is one leaf; a leaf root is one box") {
+TEST_CASE("graph_dot: a tensor used twice is one leaf and a leaf root is one box") {
     const Tensor x = from({1, 2}, {2}, {.requires_grad = true});
     const std::string dot = graph_dot(x * x);
     CHECK(count(dot, "shape=box") == 1);
