@@ -54,6 +54,14 @@ std::size_t normalize_axis(std::string_view op, std::int64_t axis, std::size_t r
     return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
 }
 
+bool broadcasts_to(const Shape& from, const Shape& to) {
+    if (from.rank() > to.rank()) return false;
+    const std::size_t shift = to.rank() - from.rank();
+    for (std::size_t i = 0; i < from.rank(); ++i)
+        if (from[i] != 1 && from[i] != to[i + shift]) return false;
+    return true;
+}
+
 Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b) {
     const std::size_t rank = std::max(a.rank(), b.rank());
     Shape out;

@@ -25,14 +25,6 @@ void expect_b8(std::string_view layer, std::string_view name, const Tensor& mask
                                      mask.shape(), dtype_name(mask.dtype())));
 }
 
-bool broadcasts_to(const Shape& s, const Shape& target) {
-    if (s.rank() > target.rank()) return false;
-    const std::size_t lead = target.rank() - s.rank();
-    for (std::size_t i = 0; i < s.rank(); ++i)
-        if (s[i] != 1 && s[i] != target[lead + i]) return false;
-    return true;
-}
-
 }  // namespace
 
 Tensor padding_mask(std::span<const std::int64_t> lengths, std::int64_t max_length) {

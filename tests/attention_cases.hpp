@@ -2,9 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
 
+#include "core/error.hpp"
 #include "core/tensor.hpp"
 #include "layers/attention_core.hpp"
+#include "support.hpp"
 
 namespace tapegrad::test {
 
@@ -36,5 +41,28 @@ inline constexpr MaskCase attention_mask_cases[] = {
     {"query+value masks", true, true, false, false}, {"causal", false, false, true, false},
     {"causal+value_mask", true, false, true, false}, {"attention_mask", false, false, false, true},
 };
+
+inline Tensor ones_mask(const Shape& shape) { return ones(shape, {.dtype = b8}); }
+
+// A call with one wrong shape: query [2,3,4], value [2,5,4] and no key unless the case replaces
+// them, and the end of the message the layer must throw.
+struct ShapeErrorCase {
+    Shape query{2, 3, 4}, value{2, 5, 4};
+    std::optional<Shape> key;
+    AttentionCall call;
+    const char* message;
+};
+
+// Checks that layer(query, value, key, call) throws a ShapeError with `prefix + message` for
+// every case.
+template <class Layer>
+void check_shape_errors(Layer& layer, std::span<const ShapeErrorCase> cases,
+                        const std::string& prefix) {
+    for (const ShapeErrorCase& c : cases) {
+        const Tensor key = c.key ? zeros(*c.key) : Tensor{};
+        check_throws_with<ShapeError>([&] { layer(zeros(c.query), zeros(c.value), key, c.call); },
+                                      {prefix + c.message});
+    }
+}
 
 }  // namespace tapegrad::test

@@ -2,16 +2,20 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "autograd/gradcheck.hpp"
 #include "core/format.hpp"
 #include "core/tensor.hpp"
+#include "layers/module.hpp"
 
 namespace tapegrad::test {
 
@@ -28,14 +32,16 @@ inline void check_gradients(Tensor (*f)(const Tensor&), const std::vector<Tensor
     check_gradients([f](const std::vector<Tensor>& xs) { return f(xs[0]); }, inputs, options);
 }
 
-inline void check_gradients(Tensor (*f)(const Tensor&, const Tensor&), const std::vector<Tensor>& inputs,
+inline void check_gradients(Tensor (*f)(const Tensor&, const Tensor&),
+                            const std::vector<Tensor>& inputs,
                             const GradcheckOptions& options = {}) {
-    check_gradients([f](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, inputs, options);
+    check_gradients([f](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, inputs,
+                    options);
 }
 
 // Every element of `actual` within atol + rtol·|expected| of `expected`, and the shapes equal.
-inline void check_close(const Tensor& actual, const std::vector<double>& expected, const Shape& shape,
-                        double atol = 1e-6, double rtol = 1e-6) {
+inline void check_close(const Tensor& actual, const std::vector<double>& expected,
+                        const Shape& shape, double atol = 1e-6, double rtol = 1e-6) {
     REQUIRE(fmt::format("{}", actual.shape()) == fmt::format("{}", shape));
     const std::vector<double> got = actual.to_vector();
     REQUIRE(got.size() == expected.size());
@@ -45,7 +51,8 @@ inline void check_close(const Tensor& actual, const std::vector<double>& expecte
     }
 }
 
-inline void check_close(const Tensor& actual, const Tensor& expected, double atol = 1e-6, double rtol = 1e-6) {
+inline void check_close(const Tensor& actual, const Tensor& expected, double atol = 1e-6,
+                        double rtol = 1e-6) {
     check_close(actual, expected.to_vector(), expected.shape(), atol, rtol);
 }
 
@@ -65,5 +72,26 @@ void check_throws_with(Fn&& fn, const std::vector<std::string>& parts) {
 }
 
 inline std::filesystem::path source_dir() { return TAPEGRAD_SOURCE_DIR; }
+
+// A fresh empty directory for one test case, unique to this process.
+inline std::filesystem::path scratch_dir(std::string_view name) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / fmt::format("tapegrad_{}_{}", name, ::getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+// Moves `module` to float64 and loads uniform(-bound, bound) values into every parameter, seeds
+// first_seed, first_seed + 1, ... in registration order, so biases are non-zero and every term
+// of a gradient is exercised.
+inline void randomize_parameters(Module& module, double bound, std::uint64_t first_seed) {
+    module.to(f64);
+    StateDict state;
+    std::uint64_t seed = first_seed;
+    for (const auto& [name, p] : module.named_parameters())
+        state[name] = uniform(p.shape(), -bound, bound, {.dtype = f64, .seed = seed++});
+    module.load_state_dict(state);
+}
 
 }  // namespace tapegrad::test

@@ -11,11 +11,7 @@
 #include "support.hpp"
 
 using namespace tapegrad;
-using test::attention_call;
-using test::attention_input;
-using test::check_close;
-using test::check_gradients;
-using test::check_throws_with;
+using namespace tapegrad::test;  // attention_cases.hpp and support.hpp
 
 namespace {
 
@@ -181,48 +177,22 @@ TEST_CASE("Attention: dropout on the weights only while training, seeded, after 
 
 TEST_CASE("Attention: wrong shapes throw errors naming the layer and the shapes") {
     const Tensor q = zeros({2, 3, 4}), v = zeros({2, 5, 4});
-    const auto ones_mask = [](const Shape& shape) { return ones(shape, {.dtype = b8}); };
-    struct Row {
-        Tensor query, value, key;
-        AttentionCall call;
-        const char* message;
-    };
-    const Row rows[] = {
-        {q,
-         v,
-         zeros({2, 5, 3}),
-         {},
-         "Attention: query [2,3,4], key [2,5,3]: feature sizes differ (4 vs 3)"},
-        {q,
-         v,
-         zeros({2, 6, 4}),
-         {},
-         "Attention: value [2,5,4], key [2,6,4]: lengths differ (5 vs 6)"},
-        {q,
-         zeros({3, 5, 4}),
-         {},
-         {},
-         "Attention: query [2,3,4], value [3,5,4]: batch sizes differ (2 vs 3)"},
-        {zeros({3, 4}), v, {}, {}, "Attention: query [3,4]: expected rank 3 (got 2)"},
-        {q,
-         v,
-         {},
-         {.value_mask = ones_mask({2, 4})},
-         "Attention: value_mask [2,4]: shape differs from [B,Tv] ([2,4] vs [2,5])"},
-        {q,
-         v,
-         {},
-         {.query_mask = ones_mask({3, 2})},
-         "Attention: query_mask [3,2]: shape differs from [B,Tq] ([3,2] vs [2,3])"},
-        {q,
-         v,
-         {},
-         {.attention_mask = ones_mask({3, 4})},
-         "Attention: attention_mask [3,4]: does not broadcast to [B,Tq,Tv] ([3,4] vs [2,3,5])"},
+    const test::ShapeErrorCase cases[] = {
+        {.key = Shape{2, 5, 3},
+         .message = "query [2,3,4], key [2,5,3]: feature sizes differ (4 vs 3)"},
+        {.key = Shape{2, 6, 4}, .message = "value [2,5,4], key [2,6,4]: lengths differ (5 vs 6)"},
+        {.value = {3, 5, 4},
+         .message = "query [2,3,4], value [3,5,4]: batch sizes differ (2 vs 3)"},
+        {.query = {3, 4}, .message = "query [3,4]: expected rank 3 (got 2)"},
+        {.call = {.value_mask = ones_mask({2, 4})},
+         .message = "value_mask [2,4]: shape differs from [B,Tv] ([2,4] vs [2,5])"},
+        {.call = {.query_mask = ones_mask({3, 2})},
+         .message = "query_mask [3,2]: shape differs from [B,Tq] ([3,2] vs [2,3])"},
+        {.call = {.attention_mask = ones_mask({3, 4})},
+         .message = "attention_mask [3,4]: does not broadcast to [B,Tq,Tv] ([3,4] vs [2,3,5])"},
     };
     Attention layer;
-    for (const Row& r : rows)
-        check_throws_with<ShapeError>([&] { layer(r.query, r.value, r.key, r.call); }, {r.message});
+    test::check_shape_errors(layer, cases, "Attention: ");
     check_throws_with<ValueError>(
         [&] {
             layer(q, v, {}, {.value_mask = zeros({2, 5})});

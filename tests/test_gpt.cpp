@@ -141,13 +141,8 @@ TEST_CASE("GptBlock: float64 gradcheck w.r.t. input and every parameter") {
 TEST_CASE("Gpt: float64 gradcheck of the loss w.r.t. every parameter") {
     Gpt model(
         {.vocab_size = 7, .n_positions = 4, .n_embd = 4, .n_layer = 1, .n_head = 2, .seed = 2});
-    model.to(f64);
     // larger weights than GPT-2's 0.02 so every path contributes visibly to the gradient
-    StateDict state;
-    std::uint64_t seed = 10;
-    for (const auto& [name, p] : model.named_parameters())
-        state[name] = uniform(p.shape(), -0.6, 0.6, {.dtype = f64, .seed = seed++});
-    model.load_state_dict(state);
+    test::randomize_parameters(model, 0.6, 10);
     const Tensor tokens = token_ids({1, 3, 0, 6, 2, 2}, {2, 3}),
                  targets = token_ids({3, 0, 6, 2, 2, 5}, {2, 3});
     check_gradients([&](const std::vector<Tensor>&) { return model.loss(tokens, targets); },

@@ -10,11 +10,7 @@
 #include "support.hpp"
 
 using namespace tapegrad;
-using test::attention_call;
-using test::attention_input;
-using test::check_close;
-using test::check_gradients;
-using test::check_throws_with;
+using namespace tapegrad::test;  // attention_cases.hpp and support.hpp
 
 namespace {
 
@@ -31,14 +27,7 @@ MultiHeadAttentionOptions small_options(bool use_bias = true) {
 }
 
 // A float64 copy of the layer's parameters with non-zero biases, so every term is exercised.
-void randomize(MultiHeadAttention& layer) {
-    layer.to(f64);
-    StateDict state;
-    std::uint64_t seed = 20;
-    for (const auto& [name, p] : layer.named_parameters())
-        state[name] = uniform(p.shape(), -0.8, 0.8, {.dtype = f64, .seed = seed++});
-    layer.load_state_dict(state);
-}
+void randomize(MultiHeadAttention& layer) { test::randomize_parameters(layer, 0.8, 20); }
 
 std::vector<Tensor> inputs_and_parameters(const MultiHeadAttention& layer) {
     std::vector<Tensor> xs{attention_input({2, 3, 4}, 1), attention_input({2, 5, 3}, 2),
@@ -178,48 +167,23 @@ TEST_CASE(
     check_throws_with<ValueError>(
         [] { MultiHeadAttention m(4, {.num_heads = 2, .key_dim = 2, .dropout = -0.1}); },
         {"MultiHeadAttention: dropout -0.1 is outside [0, 1)"});
-    const Tensor q = zeros({2, 3, 4}), v = zeros({2, 5, 4});
-    const auto ones_mask = [](const Shape& shape) { return ones(shape, {.dtype = b8}); };
-    struct Row {
-        Tensor query, value, key;
-        AttentionCall call;
-        const char* message;
-    };
-    const Row rows[] = {
-        {zeros({2, 3, 5}),
-         v,
-         {},
-         {},
-         "query [2,3,5], query.kernel [4,2,3]: feature sizes differ (5 vs 4)"},
-        {q,
-         zeros({2, 5, 6}),
-         v,
-         {},
-         "value [2,5,6], value.kernel [4,2,3]: feature sizes differ (6 vs 4)"},
-        {q,
-         v,
-         zeros({2, 5, 3}),
-         {},
-         "key [2,5,3], key.kernel [4,2,3]: feature sizes differ (3 vs 4)"},
-        {q, v, zeros({2, 7, 4}), {}, "value [2,5,4], key [2,7,4]: lengths differ (5 vs 7)"},
-        {q,
-         v,
-         {},
-         {.attention_mask = ones_mask({2, 3, 4})},
-         "attention_mask [2,3,4]: does not broadcast to [B,Tq,Tv] ([2,3,4] vs [2,3,5])"},
-        {q,
-         v,
-         {},
-         {.attention_mask = ones_mask({1, 3, 2, 4})},
-         "attention_mask [1,3,2,4]: does not broadcast to [B,H,Tq,Tv] ([1,3,2,4] vs [2,2,3,5])"},
-        {q,
-         v,
-         {},
-         {.value_mask = ones_mask({2, 4})},
-         "value_mask [2,4]: shape differs from [B,Tv] ([2,4] vs [2,5])"},
+    const test::ShapeErrorCase cases[] = {
+        {.query = {2, 3, 5},
+         .message = "query [2,3,5], query.kernel [4,2,3]: feature sizes differ (5 vs 4)"},
+        {.value = {2, 5, 6},
+         .key = Shape{2, 5, 4},
+         .message = "value [2,5,6], value.kernel [4,2,3]: feature sizes differ (6 vs 4)"},
+        {.key = Shape{2, 5, 3},
+         .message = "key [2,5,3], key.kernel [4,2,3]: feature sizes differ (3 vs 4)"},
+        {.key = Shape{2, 7, 4}, .message = "value [2,5,4], key [2,7,4]: lengths differ (5 vs 7)"},
+        {.call = {.attention_mask = ones_mask({2, 3, 4})},
+         .message = "attention_mask [2,3,4]: does not broadcast to [B,Tq,Tv] ([2,3,4] vs [2,3,5])"},
+        {.call = {.attention_mask = ones_mask({1, 3, 2, 4})},
+         .message = "attention_mask [1,3,2,4]: does not broadcast to [B,H,Tq,Tv] ([1,3,2,4] vs "
+                    "[2,2,3,5])"},
+        {.call = {.value_mask = ones_mask({2, 4})},
+         .message = "value_mask [2,4]: shape differs from [B,Tv] ([2,4] vs [2,5])"},
     };
     Block block;  // errors name the layer by its path
-    for (const Row& r : rows)
-        check_throws_with<ShapeError>([&] { block.attn(r.query, r.value, r.key, r.call); },
-                                      {std::string("MultiHeadAttention 'attn': ") + r.message});
+    test::check_shape_errors(block.attn, cases, "MultiHeadAttention 'attn': ");
 }

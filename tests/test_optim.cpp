@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "autograd/ops.hpp"
 #include "optim/adagrad.hpp"
@@ -27,52 +28,47 @@ json read_fixture(const std::string& file) {
     return json::parse(in);
 }
 
+// Sets each field whose key the fixture's options have:
+// override_from(o, "lr", options.lr, "eps", options.eps, ...); other fields keep their values.
+void override_from(const json&) {}
+
+template <class T, class... Rest>
+void override_from(const json& o, const char* key, T& field, Rest&... rest) {
+    field = o.value(key, field);
+    override_from(o, rest...);
+}
+
 // Our options start from our defaults; a key the fixture sets (torch's name) overrides it, so the
 // "defaults" cases check that our defaults are torch's.
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const json& o,
                                           std::vector<ParamGroup> groups) {
     if (name == "SGD") {
-        const SGDOptions d;
-        return std::make_unique<SGD>(
-            std::move(groups), SGDOptions{.lr = o.value("lr", d.lr),
-                                          .momentum = o.value("momentum", d.momentum),
-                                          .dampening = o.value("dampening", d.dampening),
-                                          .nesterov = o.value("nesterov", d.nesterov),
-                                          .weight_decay = o.value("weight_decay", d.weight_decay)});
+        SGDOptions s;
+        override_from(o, "lr", s.lr, "momentum", s.momentum, "dampening", s.dampening, "nesterov",
+                      s.nesterov, "weight_decay", s.weight_decay);
+        return std::make_unique<SGD>(std::move(groups), s);
     }
     if (name == "Adam" || name == "AdamW") {
-        const AdamOptions d;
-        const auto betas = o.value("betas", std::vector<double>{d.beta1, d.beta2});
-        AdamOptions a{.lr = o.value("lr", d.lr),
-                      .beta1 = betas[0],
-                      .beta2 = betas[1],
-                      .eps = o.value("eps", d.eps),
-                      .amsgrad = o.value("amsgrad", d.amsgrad)};
+        AdamOptions a;
+        const auto betas = o.value("betas", std::vector<double>{a.beta1, a.beta2});
+        a.beta1 = betas[0];
+        a.beta2 = betas[1];
+        override_from(o, "lr", a.lr, "eps", a.eps, "amsgrad", a.amsgrad);
         if (o.contains("weight_decay")) a.weight_decay = o["weight_decay"].get<double>();
         if (name == "Adam") return std::make_unique<Adam>(std::move(groups), a);
         return std::make_unique<AdamW>(std::move(groups), a);
     }
     if (name == "RMSprop") {
-        const RMSpropOptions d;
-        return std::make_unique<RMSprop>(
-            std::move(groups),
-            RMSpropOptions{.lr = o.value("lr", d.lr),
-                           .alpha = o.value("alpha", d.alpha),
-                           .eps = o.value("eps", d.eps),
-                           .weight_decay = o.value("weight_decay", d.weight_decay),
-                           .momentum = o.value("momentum", d.momentum),
-                           .centered = o.value("centered", d.centered)});
+        RMSpropOptions r;
+        override_from(o, "lr", r.lr, "alpha", r.alpha, "eps", r.eps, "weight_decay", r.weight_decay,
+                      "momentum", r.momentum, "centered", r.centered);
+        return std::make_unique<RMSprop>(std::move(groups), r);
     }
     REQUIRE(name == "Adagrad");
-    const AdagradOptions d;
-    return std::make_unique<Adagrad>(
-        std::move(groups),
-        AdagradOptions{.lr = o.value("lr", d.lr),
-                       .lr_decay = o.value("lr_decay", d.lr_decay),
-                       .weight_decay = o.value("weight_decay", d.weight_decay),
-                       .initial_accumulator_value =
-                           o.value("initial_accumulator_value", d.initial_accumulator_value),
-                       .eps = o.value("eps", d.eps)});
+    AdagradOptions g;
+    override_from(o, "lr", g.lr, "lr_decay", g.lr_decay, "weight_decay", g.weight_decay,
+                  "initial_accumulator_value", g.initial_accumulator_value, "eps", g.eps);
+    return std::make_unique<Adagrad>(std::move(groups), g);
 }
 
 std::vector<ParamGroup> fixture_groups(const json& c, const std::vector<Tensor>& params) {

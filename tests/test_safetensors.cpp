@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -16,14 +15,6 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path bad_files() { return test::source_dir() / "tests/fixtures/bad_files"; }
-
-fs::path scratch_dir(std::string_view name) {
-    const fs::path dir =
-        fs::temp_directory_path() / fmt::format("tapegrad_{}_{}", name, ::getpid());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 std::span<const std::byte> as_bytes(std::string_view s) {
     return std::as_bytes(std::span(s.data(), s.size()));
@@ -67,7 +58,7 @@ bool python_runs(std::string_view code) {
 TEST_CASE("safetensors: every dtype, an empty tensor, a scalar and metadata round-trip") {
     const SafetensorsFile want = sample();
     check_same(parse_safetensors(serialize_safetensors(want), "memory"), want);
-    const fs::path path = scratch_dir("st_roundtrip") / "sample.safetensors";
+    const fs::path path = test::scratch_dir("st_roundtrip") / "sample.safetensors";
     save_safetensors(path, want);
     const SafetensorsFile got = load_safetensors(path);
     check_same(got, want);
@@ -109,7 +100,7 @@ TEST_CASE("safetensors: Python reads what we write") {
     const bool torch = python_runs("import safetensors.torch");
     if (!torch)
         MESSAGE("safetensors.torch is not installed: checking with the pure-Python reader only");
-    const fs::path path = scratch_dir("st_python") / "ours.safetensors";
+    const fs::path path = test::scratch_dir("st_python") / "ours.safetensors";
     save_safetensors(path, sample());
     const std::string command =
         fmt::format("/usr/bin/python3 '{}' check '{}' {}",
@@ -208,7 +199,7 @@ TEST_CASE("safetensors: b8 is written as BOOL with nonzero bytes as 1") {
 }
 
 TEST_CASE("safetensors: a save that fails half way leaves the previous file intact") {
-    const fs::path dir = scratch_dir("st_fail");
+    const fs::path dir = test::scratch_dir("st_fail");
     const fs::path path = dir / "model.safetensors";
     save_safetensors(path, sample());
     const std::vector<std::byte> before = read_file(path);

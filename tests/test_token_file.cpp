@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <ostream>
 
@@ -11,15 +10,6 @@ using namespace tapegrad;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh empty directory for one test case.
-fs::path fresh_dir(std::string_view name) {
-    const fs::path dir =
-        fs::temp_directory_path() / fmt::format("tapegrad_{}_{}", name, ::getpid());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 std::vector<std::byte> bytes_of(std::string_view s) {
     const auto b = std::as_bytes(std::span(s.data(), s.size()));
@@ -48,7 +38,7 @@ TEST_CASE("token_file: tokens round-trip and the header is llm.c's") {
     CHECK(bytes[1029] == std::byte{0xc4});
     CHECK(bytes[1030] == std::byte{0xff});
     CHECK(parse_token_file(bytes, "memory") == tokens);
-    const fs::path dir = fresh_dir("tok_roundtrip");
+    const fs::path dir = test::scratch_dir("tok_roundtrip");
     save_token_file(dir / "t.bin", tokens);
     CHECK(load_token_file(dir / "t.bin") == tokens);
     save_token_file(dir / "empty.bin", {});
@@ -63,7 +53,7 @@ TEST_CASE("token_file: the file written by the Python fixture script loads") {
 }
 
 TEST_CASE("token_file: tokens outside uint16 are refused before anything is written") {
-    const fs::path dir = fresh_dir("tok_range");
+    const fs::path dir = test::scratch_dir("tok_range");
     const std::vector<std::int32_t> too_big = {1, 65536};
     test::check_throws_with<ValueError>([&] { save_token_file(dir / "t.bin", too_big); },
                                         {"token 65536 at index 1", "does not fit uint16"});
@@ -87,7 +77,7 @@ TEST_CASE("token_file: every prefix and every extension of a valid file is refus
 }
 
 TEST_CASE("atomic_file: a write replaces the file and leaves no temporary behind") {
-    const fs::path dir = fresh_dir("atomic_ok");
+    const fs::path dir = test::scratch_dir("atomic_ok");
     const fs::path path = dir / "f.txt";
     write_file_atomic(path, bytes_of("old"));
     write_file_atomic(path, [](std::ostream& out) { out << "new " << 42; });
@@ -101,7 +91,7 @@ TEST_CASE("atomic_file: a write replaces the file and leaves no temporary behind
 }
 
 TEST_CASE("atomic_file: an injected write failure keeps the old file and removes the temporary") {
-    const fs::path dir = fresh_dir("atomic_fail");
+    const fs::path dir = test::scratch_dir("atomic_fail");
     const fs::path path = dir / "f.bin";
     write_file_atomic(path, bytes_of("previous contents"));
     for (std::size_t after : {std::size_t{0}, std::size_t{5}, std::size_t{70000}}) {
@@ -117,7 +107,7 @@ TEST_CASE("atomic_file: an injected write failure keeps the old file and removes
 }
 
 TEST_CASE("atomic_file: an exception from the writer passes through and keeps the old file") {
-    const fs::path dir = fresh_dir("atomic_throw");
+    const fs::path dir = test::scratch_dir("atomic_throw");
     const fs::path path = dir / "f.bin";
     write_file_atomic(path, bytes_of("kept"));
     test::check_throws_with<ValueError>(
@@ -135,7 +125,7 @@ TEST_CASE("atomic_file: an exception from the writer passes through and keeps th
 
 TEST_CASE(
     "atomic_file: missing files, directories and missing folders are IoErrors naming the path") {
-    const fs::path dir = fresh_dir("atomic_errors");
+    const fs::path dir = test::scratch_dir("atomic_errors");
     test::check_throws_with<IoError>([&] { read_file(dir / "nope"); },
                                      {(dir / "nope").string(), "cannot open", "No such file"});
     test::check_throws_with<IoError>([&] { read_file(dir); }, {dir.string(), "is a directory"});

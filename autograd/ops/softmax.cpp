@@ -38,15 +38,6 @@ Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool lo
         attrs);
 }
 
-// Whether `from` repeats to `to` under NumPy rules without growing `to`.
-bool broadcasts_to(const Shape& from, const Shape& to) {
-    if (from.rank() > to.rank()) return false;
-    const std::size_t shift = to.rank() - from.rank();
-    for (std::size_t i = 0; i < from.rank(); ++i)
-        if (from[i] != 1 && from[i] != to[i + shift]) return false;
-    return true;
-}
-
 // Checks the operands and describes which positions are kept.
 kernels::KeepMask keep_mask(const Tensor& scores, const Tensor& mask, bool causal) {
     const char* op = "masked_softmax";
