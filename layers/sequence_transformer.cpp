@@ -6,7 +6,7 @@ namespace tapegrad {
 SequenceTransformer::SequenceTransformer(SequenceTransformerOptions options)
     : Module("SequenceTransformer"),
       opt_(options),
-      gen_(options.seed ? *options.seed : global_generator().next_u64()),
+      gen_(layer_generator(options.seed)),
       embed_(options.vocab_size, options.width, {.seed = gen_.next_u64()}),
       positions_(options.max_len, options.width, {.seed = gen_.next_u64()}),
       norm_(options.width),

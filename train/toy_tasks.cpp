@@ -101,7 +101,8 @@ ToyResult train_toy_task(SequenceTransformer& model, ToyTask task, const ToyTrai
     result.test = make_toy_batch(task, o.test_size, o.length, o.digits, test_gen);
     std::set<std::string> held_out;
     for (std::int64_t r = 0; r < o.test_size; ++r) held_out.insert(row_key(result.test.x.data<std::int32_t>() + r * o.length, o.length));
-    AdamW optimizer(model.parameters(), {.lr = o.lr, .weight_decay = 0.0});
+    const std::vector<Tensor> params = model.parameters();
+    AdamW optimizer(params, {.lr = o.lr, .weight_decay = 0.0});
     const WarmupCosineSchedule schedule({.lr = o.lr, .warmup_steps = o.warmup, .decay_steps = o.max_steps, .min_lr = o.lr / 10});
     const auto start = std::chrono::steady_clock::now();
     model.train();
@@ -110,7 +111,7 @@ ToyResult train_toy_task(SequenceTransformer& model, ToyTask task, const ToyTrai
         optimizer.zero_grad();
         const Tensor loss = cross_entropy(model(b.x), b.y);
         loss.backward();
-        clip_grad_norm(model.parameters(), 1.0);
+        clip_grad_norm(params, 1.0);
         optimizer.set_lr(schedule.lr_at(step));
         optimizer.step();
         result.steps = step + 1;
