@@ -20,19 +20,22 @@ struct GradcheckOptions {
     double atol = 1e-5;
     double rtol = 1e-3;
     int projections = 2;
-    std::uint64_t seed = 0;  // for the projection vectors
+    std::uint64_t seed = 0;  // for the projection vectors and the element sample
+    // Per input, check a seeded random sample of at most this many elements (0 = every element):
+    // a whole-model check stays affordable when each element costs two forward passes.
+    std::size_t max_elements = 0;
 };
 
 struct GradcheckReport {
     bool ok = true;
-    std::size_t checked = 0;       // elements compared
-    std::size_t input = 0;         // the worst element: which input...
-    std::int64_t element = 0;      // ...which flat element of it
-    double analytic = 0.0;         // ...the gradient backward gave
-    double numeric = 0.0;          // ...and the central difference
+    std::size_t checked = 0;   // elements compared (each against every projection)
+    std::size_t input = 0;     // the worst element: which input...
+    std::int64_t element = 0;  // ...which flat element of it
+    double analytic = 0.0;     // ...the gradient backward gave
+    double numeric = 0.0;      // ...and the central difference
     double max_abs_error = 0.0;
     double max_rel_error = 0.0;
-    std::string message() const;   // one line naming the worst element
+    std::string message() const;  // one line naming the worst element
 };
 
 using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;

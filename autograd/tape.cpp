@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "autograd/anomaly.hpp"
 #include "autograd/ops/binary.hpp"
 #include "autograd/ops/reduce.hpp"
 
@@ -61,16 +62,21 @@ void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
                 "backward: the graph through '{}' was freed by an earlier backward(); pass "
                 "{{.retain_graph = true}} to the first call to run backward twice", node->op));
     root.grad_fn()->grad_out = grad;
-    for (detail::Node* node : order) {
-        if (node->grad_out.defined()) {
-            Backward bw(*node);
-            node->fn(bw);
+    try {
+        for (detail::Node* node : order) {
+            if (node->grad_out.defined()) {
+                Backward bw(*node);
+                node->fn(bw);
+            }
+            node->grad_out = Tensor();
+            if (!options.retain_graph) {
+                node->saved.clear();
+                node->freed = true;
+            }
         }
-        node->grad_out = Tensor();
-        if (!options.retain_graph) {
-            node->saved.clear();
-            node->freed = true;
-        }
+    } catch (...) {  // an AnomalyError or a failed op: leave no upstream gradient half summed
+        for (detail::Node* node : order) node->grad_out = Tensor();
+        throw;
     }
 }
 
@@ -89,6 +95,7 @@ void Backward::accumulate_leaf(const Tensor& leaf, const Tensor& g) {
 void Backward::accumulate(std::size_t i, const Tensor& g) {
     const Tensor& in = node_.inputs[i];
     if (!in.requires_grad()) return;
+    if (detail::anomaly_on()) detail::check_backward(node_.op, node_.inputs, node_.out_shape, i, g);
     const Tensor summed = g.shape() == in.shape() ? g : sum_to_shape(g, in.shape());
     if (in.grad_fn()) {
         add_into(in.grad_fn()->grad_out, summed);
@@ -105,7 +112,8 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
 
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
               BackwardFn fn, const Attrs& attrs) {
-    if (!grad_mode) return out;
+    if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
+    if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
     const bool any = std::any_of(inputs.begin(), inputs.end(),
                                  [](const Tensor& t) { return t.requires_grad(); });
     if (!any) return out;

@@ -26,4 +26,10 @@ public:
     using Error::Error;
 };
 
+// Anomaly mode (autograd/anomaly.hpp) found a NaN or Inf: names the op, its shapes and the pass.
+class AnomalyError : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace tapegrad

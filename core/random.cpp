@@ -1,7 +1,12 @@
 #include "core/random.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <numbers>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
 
 namespace tapegrad {
 
@@ -14,6 +19,23 @@ void Generator::seed_with(std::uint64_t seed) {
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         word = z ^ (z >> 31);
     }
+}
+
+std::string Generator::state_hex() const {
+    return fmt::format("{:016x}{:016x}{:016x}{:016x}", s_[0], s_[1], s_[2], s_[3]);
+}
+
+void Generator::set_state_hex(std::string_view hex, std::string_view what) {
+    std::array<std::uint64_t, 4> s{};
+    bool ok = hex.size() == 64;
+    for (std::size_t i = 0; ok && i < 4; ++i) {
+        const char* end = hex.data() + 16 * (i + 1);
+        const auto [stop, error] = std::from_chars(hex.data() + 16 * i, end, s[i], 16);
+        ok = error == std::errc() && stop == end;
+    }
+    if (!ok) throw ValueError(fmt::format("{}: a generator state must be 64 hex digits", what));
+    if (s == std::array<std::uint64_t, 4>{}) throw ValueError(fmt::format("{}: an all-zero generator state is invalid", what));
+    s_ = s;
 }
 
 std::uint64_t Generator::next_u64() {

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 
 namespace tapegrad {
 
@@ -20,6 +22,10 @@ public:
     std::uint64_t below(std::uint64_t n);  // [0, n)
     std::array<std::uint64_t, 4> state() const { return s_; }
     void set_state(const std::array<std::uint64_t, 4>& s) { s_ = s; }
+    // The state as 64 hex digits, for checkpoints (exact, where a JSON number holds 53 bits).
+    std::string state_hex() const;
+    // ValueError naming `what` unless `hex` is 64 hex digits of a nonzero state.
+    void set_state_hex(std::string_view hex, std::string_view what);
 
     template <class T>
     void fill_uniform(std::span<T> out, double lo, double hi) {

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -17,6 +16,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json_strict.hpp"
 
 namespace tapegrad {
 namespace {
@@ -56,43 +56,6 @@ struct Entry {
     std::uint64_t begin = 0, end = 0;
 };
 
-// Offset of the first byte that breaks UTF-8 (bad lead or continuation byte, overlong form,
-// surrogate, code point past U+10FFFF, cut-off sequence), or npos when the text is valid.
-std::size_t invalid_utf8_at(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = 1;
-        if (c >= 0x80 && c < 0xC2) return i;  // a continuation byte, or an overlong 2-byte lead
-        if (c >= 0xC2) len = 2;
-        if (c >= 0xE0) len = 3;
-        if (c >= 0xF0) len = 4;
-        if (c > 0xF4 || s.size() - i < len) return i;
-        // The second byte's range rules out overlong forms (E0, F0), surrogates (ED) and code
-        // points past U+10FFFF (F4), per RFC 3629's table.
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xED) hi = 0x9F;
-        if (c == 0xF4) hi = 0x8F;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if (b < lo || b > hi) return i;
-            lo = 0x80;
-            hi = 0xBF;
-        }
-        i += len;
-    }
-    return std::string_view::npos;
-}
-
-// A value for an error message, cut short: a hostile header may hold megabytes in one value.
-std::string short_dump(const json& v) {
-    std::string s = v.dump();
-    if (s.size() > 60) s = s.substr(0, 57) + "...";
-    return s;
-}
-
 // The header bytes after the length field, with the length, UTF-8 and the opening brace checked.
 std::string_view header_text(std::span<const std::byte> bytes, std::string_view file) {
     if (bytes.size() < 8)
@@ -106,42 +69,9 @@ std::string_view header_text(std::span<const std::byte> bytes, std::string_view 
             "header length {} runs past the end of the file ({} bytes follow the length field)", n,
             bytes.size() - 8);
     const std::string_view text(reinterpret_cast<const char*>(bytes.data()) + 8, n);
-    if (const std::size_t at = invalid_utf8_at(text); at != std::string_view::npos)
-        bad(file, "header is not valid UTF-8 (file offset {})", 8 + at);
     if (text.empty() || text.front() != '{')
         bad(file, "header is not a JSON object (it must start with '{{' at file offset 8)");
     return text;
-}
-
-// nlohmann's message without its "[json.exception.parse_error.101] " prefix.
-std::string_view json_reason(const json::exception& e) {
-    std::string_view why = e.what();
-    why.remove_prefix(std::min(why.size(), why.find("] ") + 2));
-    return why;
-}
-
-// JSON parse that also refuses duplicate keys (nlohmann would silently keep the last one) and
-// nesting deeper than any safetensors header needs.
-json parse_header(std::string_view text, std::string_view file) {
-    std::vector<std::set<std::string>> keys;  // the keys seen in each open object
-    const auto check = [&](int depth, json::parse_event_t event, json& parsed) {
-        using E = json::parse_event_t;
-        if ((event == E::object_start || event == E::array_start) && depth > max_json_depth)
-            bad(file, "header nests objects or lists deeper than a safetensors header can");
-        if (event == E::object_start) keys.emplace_back();
-        if (event == E::object_end) keys.pop_back();
-        if (event == E::key && !keys.back().insert(parsed.get<std::string>()).second)
-            bad(file, "duplicate key '{}' in the header", parsed.get<std::string>());
-        return true;
-    };
-    try {
-        return json::parse(text.begin(), text.end(), check);
-    } catch (const json::parse_error& e) {
-        bad(file, "header is not valid JSON (file offset {}): {}",
-            8 + std::max<std::size_t>(e.byte, 1) - 1, json_reason(e));
-    } catch (const json::exception& e) {  // out_of_range.406: a number too large for a double
-        bad(file, "header is not valid JSON: {}", json_reason(e));
-    }
 }
 
 std::map<std::string, std::string> parse_metadata(const json& v, std::string_view file) {
@@ -359,7 +289,7 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes,
                                   std::string_view name_for_errors) {
     const std::string_view file = name_for_errors;
     const std::string_view text = header_text(bytes, file);
-    const json header = parse_header(text, file);
+    const json header = parse_json_strict(text, {.file = file, .what = "header", .offset = 8, .max_depth = max_json_depth});
     const std::span<const std::byte> data = bytes.subspan(8 + text.size());
     SafetensorsFile out;
     std::vector<Entry> entries;

@@ -14,6 +14,7 @@ AttentionBase::AttentionBase(std::string type_name, double dropout,
                              std::optional<std::uint64_t> seed)
     : Module(std::move(type_name)), dropout_(dropout), generator_(layer_generator(seed)) {
     expect_dropout_rate(describe(), dropout_);
+    register_generator("generator", generator_);
 }
 
 AttentionResult AttentionBase::operator()(const Tensor& query, const Tensor& value,

@@ -10,6 +10,7 @@ Dropout::Dropout(DropoutOptions options)
     : Layer("Dropout"), opt_(options), gen_(layer_generator(options.seed)) {
     expect_argument(opt_.rate >= 0.0 && opt_.rate < 1.0,
                     fmt::format("rate must be in [0, 1) (got {})", opt_.rate));
+    register_generator("generator", gen_);
 }
 
 Tensor Dropout::operator()(const Tensor& x, std::optional<bool> training) {

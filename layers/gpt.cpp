@@ -10,6 +10,7 @@
 #include "autograd/ops/shape.hpp"
 #include "autograd/ops/softmax.hpp"
 #include "autograd/ops/unary.hpp"
+#include "autograd/tape.hpp"
 #include "layers/init.hpp"
 
 namespace tapegrad {
@@ -99,10 +100,16 @@ Tensor CausalSelfAttention::forward(const Tensor& x) {
     const Tensor k = reshape(parts[1], {B, H, T, D});
     const Tensor v = reshape(parts[2], {B, H, T, D});
     const Tensor scores = matmul(q, k, false, true);  // [B,H,T,T]
-    const Tensor att =
-        attn_dropout_(masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), true));
+    const Tensor weights = masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), true);
+    if (keep_weights_) weights_ = weights;
+    const Tensor att = attn_dropout_(weights);
     const Tensor y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
+}
+
+void CausalSelfAttention::keep_attention_weights(bool on) {
+    keep_weights_ = on;
+    if (!on) weights_ = Tensor();
 }
 
 GptBlock::GptBlock(const GptConfig& c, Generator& gen)
@@ -167,6 +174,28 @@ Tensor Gpt::loss(const Tensor& ids, const Tensor& targets) {
                                       targets.defined() ? targets.shape() : Shape{}),
                           "targets must be i32 with the ids' shape");
     return cross_entropy((*this)(ids), targets);
+}
+
+// Each block's attention keeps its weights for one forward pass; a guard switches the keeping
+// off and restores the mode even when the pass throws.
+std::vector<Tensor> Gpt::attention_maps(const Tensor& ids) {
+    check_ids(ids);
+    struct Restore {
+        Gpt& model;
+        bool training;
+        ~Restore() {
+            for (std::size_t i = 0; i < model.h_.size(); ++i)
+                model.h_[i].attention().keep_attention_weights(false);
+            model.train(training);
+        }
+    } restore{*this, is_training()};
+    NoGrad no_grad;
+    eval();
+    for (std::size_t i = 0; i < h_.size(); ++i) h_[i].attention().keep_attention_weights(true);
+    (*this)(ids);
+    std::vector<Tensor> maps;
+    for (std::size_t i = 0; i < h_.size(); ++i) maps.push_back(h_[i].attention().attention_weights());
+    return maps;
 }
 
 }  // namespace tapegrad

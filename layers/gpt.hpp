@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "layers/dropout.hpp"
 #include "layers/embedding.hpp"
@@ -67,11 +68,17 @@ class CausalSelfAttention : public Layer {
 public:
     CausalSelfAttention(const GptConfig& config, Generator& gen);
     Tensor forward(const Tensor& x) override;
+    // While on, forward keeps its softmax weights [B,H,T,T] (before attn_dropout) for
+    // attention_weights(); off by default, so training holds no extra tensor. Off drops them.
+    void keep_attention_weights(bool on);
+    const Tensor& attention_weights() const { return weights_; }
 
 private:
     std::int64_t n_embd_, n_head_;
     Conv1D c_attn_, c_proj_;
     Dropout attn_dropout_, resid_dropout_;
+    bool keep_weights_ = false;
+    Tensor weights_;  // the last forward's softmax weights, while keep_weights_
 };
 
 // Pre-LN block (GPT-2): h = x + attn(ln_1(x)); y = h + mlp(ln_2(h)), x [B,T,C] -> [B,T,C].
@@ -79,6 +86,7 @@ class GptBlock : public Layer {
 public:
     GptBlock(const GptConfig& config, Generator& gen);
     Tensor forward(const Tensor& x) override;
+    CausalSelfAttention& attention() { return attn_; }
 
 private:
     LayerNorm ln_1_;
@@ -96,6 +104,10 @@ public:
     Tensor loss(const Tensor& ids, const Tensor& targets);
     const GptConfig& config() const { return config_; }
     const ModuleList<GptBlock>& blocks() const { return h_; }
+    // Where each head looks: every block's softmax weights for ids i32 [B,T], one [B,H,T,T] tensor
+    // per layer (row = query, column = key; rows sum to 1; keys after the query get exactly 0).
+    // Runs in eval mode (no dropout) without recording a tape, then restores the previous mode.
+    std::vector<Tensor> attention_maps(const Tensor& ids);
 
 private:
     void check_ids(const Tensor& ids) const;

@@ -1,6 +1,7 @@
 #include "layers/masks.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -23,6 +24,19 @@ void expect_b8(std::string_view layer, std::string_view name, const Tensor& mask
     if (mask.dtype() != b8)
         throw ValueError(fmt::format("{}: {} {} {}: masks must be b8 (1 = may attend)", layer, name,
                                      mask.shape(), dtype_name(mask.dtype())));
+}
+
+// The query rows of a b8 [Tq,Tv] mask that keep no key.
+std::vector<std::int64_t> rows_without_keys(const Tensor& mask) {
+    const Tensor keeps = rows_with_keys(mask, false, mask.dim(0), mask.dim(1));
+    std::vector<std::int64_t> rows;
+    for (std::int64_t i = 0; keeps.defined() && i < mask.dim(0); ++i)
+        if (!keeps.data<std::uint8_t>()[i]) rows.push_back(i);
+    return rows;
+}
+
+std::string queries(const std::vector<std::int64_t>& rows) {
+    return fmt::format("quer{} {}", rows.size() == 1 ? "y" : "ies", fmt::join(rows, ", "));
 }
 
 }  // namespace
@@ -80,6 +94,15 @@ Tensor mask_and(const Tensor& a, const Tensor& b) {
     return out;
 }
 
+Tensor invert_mask(const Tensor& mask) {
+    expect_b8("invert_mask", "mask", mask);
+    Tensor out = Tensor::empty(mask.shape(), b8);
+    const std::uint8_t* in = mask.data<std::uint8_t>();
+    std::uint8_t* o = out.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < mask.numel(); ++i) o[i] = in[i] ? 0 : 1;
+    return out;
+}
+
 // A broadcast axis (size 1) is read at index 0 for every query row / key. Under the causal rule
 // row i sees keys j <= min(i, Tv − 1).
 Tensor rows_with_keys(const Tensor& mask, bool causal, std::int64_t tq, std::int64_t tv) {
@@ -130,6 +153,57 @@ void expect_mask_broadcasts(std::string_view layer, std::string_view name, const
         throw_shape_error(
             layer, fmt::format("{} {}", name, mask.shape()),
             fmt::format("does not broadcast to {} ({} vs {})", pattern, mask.shape(), target));
+}
+
+Tensor combine_masks(const MaskParts& p, bool with_query_mask) {
+    if (p.tq < 1 || p.tv < 1)
+        throw ValueError(fmt::format("combine_masks: lengths must be positive (Tq {}, Tv {})",
+                                     p.tq, p.tv));
+    if (p.query_mask.defined())
+        expect_mask("combine_masks", "query_mask", p.query_mask, "[Tq]", {p.tq});
+    if (p.value_mask.defined())
+        expect_mask("combine_masks", "value_mask", p.value_mask, "[Tv]", {p.tv});
+    if (p.attention_mask.defined())
+        expect_mask("combine_masks", "attention_mask", p.attention_mask, "[Tq,Tv]", {p.tq, p.tv});
+    Tensor m = p.causal ? causal_mask(p.tq, p.tv) : ones({p.tq, p.tv}, {.dtype = b8});
+    if (p.value_mask.defined()) m = mask_and(m, p.value_mask.view_as_shape({1, p.tv}));
+    if (p.attention_mask.defined()) m = mask_and(m, p.attention_mask);
+    if (with_query_mask && p.query_mask.defined())
+        m = mask_and(m, p.query_mask.view_as_shape({p.tq, 1}));
+    return m;
+}
+
+// Each layer's rule is in layers/attention_core.cpp; tests/test_cli_viz.cpp checks the sentences
+// against the layers.
+std::string explain_mask(const MaskParts& p) {
+    const std::vector<std::int64_t> mha_rows = rows_without_keys(combine_masks(p, true));
+    const std::vector<std::int64_t> keras_rows = rows_without_keys(combine_masks(p, false));
+    std::vector<std::string> parts;
+    if (p.query_mask.defined()) parts.push_back("query padding");
+    if (p.value_mask.defined()) parts.push_back("key padding");
+    if (p.causal) parts.push_back("causal");
+    if (p.attention_mask.defined()) parts.push_back("custom");
+    std::string out =
+        "■ = 1 = true: may attend; · = 0 = false: masked (Keras' polarity, also PyTorch's\n"
+        "F.scaled_dot_product_attention). PyTorch's nn.MultiheadAttention attn_mask and\n"
+        "key_padding_mask are the opposite, true = blocked: invert them (invert_mask).\n";
+    out += fmt::format("rows: queries 0..{}, columns: keys 0..{}; shown: {}\n", p.tq - 1, p.tv - 1,
+                       parts.empty() ? "no mask" : fmt::format("{}", fmt::join(parts, " ∧ ")));
+    out += "query rows whose keys are all masked:\n  MultiHeadAttention, transformer blocks: ";
+    out += mha_rows.empty() ? "none\n"
+                            : queries(mha_rows) + ": weights 0, output = attention_output.bias\n";
+    out += "  Attention, AdditiveAttention (the query mask is not in their softmax): ";
+    out += keras_rows.empty()
+               ? "none"
+               : fmt::format("{}: uniform weights 1/{} over all keys, masked ones included, "
+                             "output = the mean of the values",
+                             queries(keras_rows), p.tv);
+    std::vector<std::int64_t> padding;
+    for (std::int64_t i = 0; p.query_mask.defined() && i < p.tq; ++i)
+        if (!p.query_mask.data<std::uint8_t>()[i]) padding.push_back(i);
+    if (!padding.empty()) out += fmt::format("; padding {} output 0", queries(padding));
+    out += "\n  Gpt (causal mask only): never, query 0 always sees key 0\n";
+    return out;
 }
 
 }  // namespace tapegrad

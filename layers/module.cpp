@@ -61,6 +61,38 @@ void Module::register_module(const std::string& name, Module& child) {
     child.set_path(join_name(path_, name));
 }
 
+void Module::register_generator(const std::string& name, Generator& gen) {
+    generators_.emplace_back(name, &gen);
+}
+
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() {
+    std::vector<std::pair<std::string, Generator*>> out;
+    for (auto& [name, gen] : generators_) out.emplace_back(join_name(path_, name), gen);
+    for (auto& [name, child] : children_)
+        for (auto& entry : child->named_generators()) out.push_back(entry);
+    return out;
+}
+
+std::map<std::string, std::string> Module::generator_states() {
+    std::map<std::string, std::string> out;
+    for (const auto& [name, gen] : named_generators()) out[name] = gen->state_hex();
+    return out;
+}
+
+void Module::load_generator_states(const std::map<std::string, std::string>& states) {
+    const auto generators = named_generators();
+    for (const auto& [name, gen] : generators) {
+        const auto it = states.find(name);
+        if (it == states.end())
+            throw ValueError(fmt::format("load_generator_states: {}: no state for generator '{}'", describe(), name));
+        gen->set_state_hex(it->second, fmt::format("load_generator_states: '{}'", name));
+    }
+    if (states.size() != generators.size())
+        for (const auto& [name, state] : states)
+            if (std::none_of(generators.begin(), generators.end(), [&](const auto& g) { return g.first == name; }))
+                throw ValueError(fmt::format("load_generator_states: {}: unexpected generator '{}'", describe(), name));
+}
+
 void Module::set_path(const std::string& path) {
     path_ = path;
     for (auto& [name, child] : children_) child->set_path(join_name(path_, name));

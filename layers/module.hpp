@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/random.hpp"
 #include "core/tensor.hpp"
 
 namespace tapegrad {
@@ -49,6 +50,14 @@ public:
     // Converts every parameter and buffer in place: module.to(f64) before a gradcheck.
     void to(DType dtype);
 
+    // Every random generator registered below this module (dropout masks), by hierarchical name:
+    // what a training checkpoint saves so a resumed run draws the masks it would have drawn.
+    std::vector<std::pair<std::string, Generator*>> named_generators();
+    // Those generators' states (Generator::state_hex) by name, and their restoration: strict, every
+    // name must match both ways (ValueError naming the first that does not).
+    std::map<std::string, std::string> generator_states();
+    void load_generator_states(const std::map<std::string, std::string>& states);
+
     // Keras-like table: layer path (type), output shape of the last call, parameter count.
     std::string summary() const;
     // Shape of this module's most recent output, if it has been called.
@@ -60,6 +69,8 @@ protected:
     // Registers non-trainable state that belongs in the state dict (e.g. a position table).
     Tensor register_buffer(const std::string& name, Tensor value);
     void register_module(const std::string& name, Module& child);
+    // Registers a generator the module draws from after construction (not the initialiser's).
+    void register_generator(const std::string& name, Generator& gen);
     // Layers pass their result through here so summary() can show output shapes.
     Tensor remember_output(Tensor y);
 
@@ -73,6 +84,7 @@ private:
     std::vector<std::pair<std::string, Tensor>> params_;
     std::vector<std::pair<std::string, Tensor>> buffers_;
     std::vector<std::pair<std::string, Module*>> children_;
+    std::vector<std::pair<std::string, Generator*>> generators_;
     std::optional<Shape> last_output_shape_;
 };
 

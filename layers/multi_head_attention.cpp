@@ -70,6 +70,7 @@ MultiHeadAttention::MultiHeadAttention(std::int64_t query_dim, MultiHeadAttentio
       query_dim_(query_dim),
       opt_(resolve(query_dim, options)),
       generator_(layer_generator(opt_.seed)) {
+    register_generator("generator", generator_);
     const std::int64_t heads = opt_.num_heads, k = opt_.key_dim, v = opt_.value_dim;
     add_projection("query", {query_dim_, heads, k}, {heads, k}, query_kernel_, query_bias_);
     add_projection("key", {opt_.key_input_dim, heads, k}, {heads, k}, key_kernel_, key_bias_);

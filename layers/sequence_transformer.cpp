@@ -2,7 +2,23 @@
 
 #include <fmt/format.h>
 
+#include "autograd/tape.hpp"
+
 namespace tapegrad {
+namespace {
+
+// A block's child by its registered name: the blocks keep their sublayers private, and the
+// registry is the one place that lists them. The block is ours and not const.
+template <class Child>
+Child& child_of(TransformerEncoderBlock& block, const std::string& name) {
+    for (const auto& [path, m] : block.named_modules())
+        if (path == block.path() + "." + name)
+            if (auto* found = dynamic_cast<const Child*>(m)) return const_cast<Child&>(*found);
+    throw ValueError(fmt::format("{}: no child '{}'", block.describe(), name));
+}
+
+}  // namespace
+
 SequenceTransformer::SequenceTransformer(SequenceTransformerOptions options)
     : Module("SequenceTransformer"),
       opt_(options),
@@ -34,6 +50,22 @@ Tensor SequenceTransformer::operator()(const Tensor& ids) {
     Tensor x = positions_.forward(embed_.forward(ids));  // [B,T,C]
     for (auto& block : blocks_) x = (*block)(x);
     return remember_output(head_.forward(norm_.forward(x)));  // [B,T,classes]
+}
+
+// The blocks are pre-LN (norm_first): block i's attention sees self_attention_norm(x), where x is
+// the output of block i − 1.
+std::vector<Tensor> SequenceTransformer::attention_maps(const Tensor& ids) {
+    NoGrad no_grad;
+    std::vector<Tensor> maps;
+    Tensor x = positions_.forward(embed_.forward(ids));  // [B,T,C]
+    for (auto& block : blocks_) {
+        const Tensor h = child_of<LayerNorm>(*block, "self_attention_norm").forward(x);
+        MultiHeadAttention& attention = child_of<MultiHeadAttention>(*block, "self_attention");
+        maps.push_back(
+            attention(h, h, h, {.return_attention_scores = true, .training = false}).scores);
+        x = (*block)(x, {.training = false});
+    }
+    return maps;
 }
 
 }  // namespace tapegrad

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "layers/dense.hpp"
 #include "layers/embedding.hpp"
@@ -31,6 +32,9 @@ public:
     explicit SequenceTransformer(SequenceTransformerOptions options);
     Tensor operator()(const Tensor& ids);
     const SequenceTransformerOptions& options() const { return opt_; }
+    // Every block's self-attention weights for ids i32 [B,T]: one [B,H,T,T] tensor per layer,
+    // from MultiHeadAttention's return_attention_scores, without dropout and without a tape.
+    std::vector<Tensor> attention_maps(const Tensor& ids);
 
 private:
     SequenceTransformerOptions opt_;

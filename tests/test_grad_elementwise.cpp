@@ -1,3 +1,5 @@
+// Elementwise ops and the tape: values, gradients by hand and errors. Their float64 gradchecks are
+// layers/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include "autograd/ops.hpp"
@@ -5,7 +7,6 @@
 #include "support.hpp"
 
 using namespace tapegrad;
-using test::check_gradients;
 
 TEST_CASE("unary ops: forward values match hand-computed numbers") {
     const Tensor x = from({-1.0, 0.5, 2.0}, {3}, {.dtype = f64});
@@ -18,36 +19,6 @@ TEST_CASE("unary ops: forward values match hand-computed numbers") {
     test::check_close(pow(x, 2.0), {1, 0.25, 4}, {3});
     test::check_close(-x * 2.0 + 1.0, {3, 0, -3}, {3});
     test::check_close(1.0 - x / 2.0, {1.5, 0.75, 0}, {3});
-}
-
-TEST_CASE("gradcheck: elementwise unary ops in float64") {
-    struct Row { const char* op; Tensor (*fn)(const Tensor&); double lo, hi; };
-    const Row rows[] = {
-        {"neg", neg, -2, 2},   {"exp", exp, -2, 2},         {"log", log, 0.1, 3},
-        {"sqrt", sqrt, 0.1, 3}, {"tanh", tanh, -2, 2},      {"sigmoid", sigmoid, -4, 4},
-        {"gelu", gelu, -3, 3}, {"relu", relu, 0.1, 2},      {"relu<0", relu, -2, -0.1},
-    };
-    for (const Row& r : rows) {
-        INFO("op: ", r.op);
-        Tensor x = uniform({3, 4}, r.lo, r.hi, {.dtype = f64, .seed = 7, .requires_grad = true});
-        check_gradients(r.fn, {x});
-    }
-    Tensor x = uniform({5}, 0.5, 2, {.dtype = f64, .seed = 3, .requires_grad = true});
-    check_gradients([](const std::vector<Tensor>& xs) { return pow(xs[0], 2.5) * 3.0 - 1.0; }, {x});
-}
-
-TEST_CASE("gradcheck: binary ops with broadcasting in float64") {
-    struct Row { const char* op; Tensor (*fn)(const Tensor&, const Tensor&); };
-    const Row rows[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}, {"pow", pow}};
-    const Shape pairs[][2] = {{{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{4, 1, 3}, {2, 1}}, {{}, {2, 2}}};
-    for (const Row& r : rows) {
-        for (const auto& pair : pairs) {
-            INFO("op: ", r.op, " shapes ", fmt::format("{} {}", pair[0], pair[1]));
-            Tensor a = uniform(pair[0], 0.5, 2, {.dtype = f64, .seed = 1, .requires_grad = true});
-            Tensor b = uniform(pair[1], 0.5, 2, {.dtype = f64, .seed = 2, .requires_grad = true});
-            check_gradients(r.fn, {a, b});
-        }
-    }
 }
 
 TEST_CASE("binary ops: broadcast values match NumPy") {

@@ -1,6 +1,7 @@
 // embedding, layer_norm and dropout: values against torch 1.13 (float64, the call that produced
-// each list is named above it), float64 gradchecks, error messages; and for every fused kernel a
-// tensor large enough for the multi-threaded path agreeing with the same rows done one at a time.
+// each list is named above it), error messages; and for every fused kernel a tensor large enough
+// for the multi-threaded path agreeing with the same rows done one at a time. Their float64
+// gradchecks are layers/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,7 +14,6 @@
 #include "support.hpp"
 
 using namespace tapegrad;
-using test::check_gradients;
 
 namespace {
 
@@ -51,13 +51,6 @@ TEST_CASE("embedding: lookup and scatter-add of repeated ids match torch") {
     // .backward(torch.arange(12.).reshape(2, 3, 2)): id 3 appears three times, id 2 never
     y.backward(arange(12, {.dtype = f64}).view_as_shape({2, 3, 2}));
     test::check_close(w.grad(), {6, 7, 2, 3, 0, 0, 12, 15, 10, 11}, {5, 2});
-}
-
-TEST_CASE("gradcheck: embedding in float64") {
-    Tensor w = uniform({6, 3}, -1, 1, {.dtype = f64, .seed = 51, .requires_grad = true});
-    const std::int32_t token_ids[] = {5, 0, 5, 2, 2, 2, 1};
-    const Tensor t = ids(token_ids, {7});
-    check_gradients([&](const std::vector<Tensor>& xs) { return embedding(xs[0], t); }, {w});
 }
 
 TEST_CASE("embedding: ids outside the vocabulary and wrong dtypes are reported") {
@@ -120,18 +113,6 @@ TEST_CASE("layer_norm: float32 keeps its precision next to a large mean") {
                       2e-4);
 }
 
-TEST_CASE("gradcheck: layer_norm in float64") {
-    Tensor x = uniform({2, 3, 5}, -2, 2, {.dtype = f64, .seed = 62, .requires_grad = true});
-    Tensor w = uniform({5}, 0.5, 1.5, {.dtype = f64, .seed = 63, .requires_grad = true});
-    Tensor b = uniform({5}, -0.5, 0.5, {.dtype = f64, .seed = 64, .requires_grad = true});
-    check_gradients(
-        [](const std::vector<Tensor>& xs) { return layer_norm(xs[0], xs[1], xs[2], 1e-5); },
-        {x, w, b});
-    check_gradients(
-        [](const std::vector<Tensor>& xs) { return layer_norm(xs[0], Tensor(), Tensor(), 1e-3); },
-        {x});
-}
-
 TEST_CASE("layer_norm: parameters that do not fit x are reported") {
     const Tensor x = zeros({2, 4}, {.dtype = f64});
     test::check_throws_with<ShapeError>([&] { layer_norm(x, ones({3}, {.dtype = f64}), Tensor()); },
@@ -163,16 +144,6 @@ TEST_CASE("dropout: inverted scaling, saved mask and reproducible draws") {
     Generator again(3);
     test::check_close(dropout(x, 0.25, again), ys, {200, 500}, 0);  // same seed, same mask
     CHECK(dropout(x, 0.25, again).to_vector() != ys);               // the generator moved on
-}
-
-TEST_CASE("gradcheck: dropout in float64 with a fixed mask") {
-    Tensor x = uniform({4, 6}, -1, 1, {.dtype = f64, .seed = 72, .requires_grad = true});
-    check_gradients(
-        [](const std::vector<Tensor>& xs) {
-            Generator gen(9);  // a new generator per call: every evaluation draws the same mask
-            return dropout(xs[0], 0.4, gen);
-        },
-        {x});
 }
 
 TEST_CASE("dropout: a rate outside 0 to 1 (exclusive) is reported") {

@@ -1,3 +1,5 @@
+// Reductions, matmul and linear: values, gradients by hand and errors. Their float64 gradchecks are
+// layers/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -9,16 +11,11 @@
 
 using namespace tapegrad;
 using test::check_close;
-using test::check_gradients;
 
 namespace {
 
 Tensor iota(const Shape& shape) {
     return arange(shape.numel(), {.dtype = f64}).view_as_shape(shape);
-}
-
-Tensor random_input(const Shape& shape, std::uint64_t seed) {
-    return uniform(shape, -1, 1, {.dtype = f64, .seed = seed, .requires_grad = true});
 }
 
 // dx for y.backward(dy).
@@ -86,22 +83,6 @@ TEST_CASE("max: the gradient is split evenly among tied maxima") {
                 {2, 2, 2});
 }
 
-TEST_CASE("gradcheck: sum, mean and max over every kind of axis set in float64") {
-    const Axes axis_sets[] = {{}, {0}, {-1}, {1}, {0, 2}, {-1, -3}, {0, 1, 2}};
-    for (const Axes& axes : axis_sets) {
-        for (const bool keepdims : {false, true}) {
-            INFO("axes [", fmt::format("{}", fmt::join(axes, ",")), "] keepdims ", keepdims);
-            Tensor x = random_input({2, 3, 4}, 31);
-            check_gradients([&](const std::vector<Tensor>& v) { return sum(v[0], axes, keepdims); },
-                            {x});
-            check_gradients(
-                [&](const std::vector<Tensor>& v) { return mean(v[0], axes, keepdims); }, {x});
-            check_gradients([&](const std::vector<Tensor>& v) { return max(v[0], axes, keepdims); },
-                            {x});
-        }
-    }
-}
-
 TEST_CASE("matmul: 2-D values under all four transpose flags") {
     const Tensor a = from({1, 2, 3, 4, 5, 6}, {2, 3}, {.dtype = f64});     // [[1,2,3],[4,5,6]]
     const Tensor b = from({7, 8, 9, 10, 11, 12}, {3, 2}, {.dtype = f64});  // [[7,8],[9,10],[11,12]]
@@ -140,27 +121,6 @@ TEST_CASE("matmul: batched values, and leading axes that broadcast") {
                 {2, 5, 3, 2});
 }
 
-TEST_CASE("gradcheck: matmul under every transpose flag and with broadcast batches in float64") {
-    for (const bool ta : {false, true}) {
-        for (const bool tb : {false, true}) {
-            INFO("transpose_a ", ta, " transpose_b ", tb);
-            Tensor a = random_input(ta ? Shape{4, 3} : Shape{3, 4}, 41);
-            Tensor b = random_input(tb ? Shape{2, 4} : Shape{4, 2}, 42);
-            check_gradients(
-                [=](const std::vector<Tensor>& v) { return matmul(v[0], v[1], ta, tb); }, {a, b});
-            Tensor a4 = random_input(ta ? Shape{2, 1, 4, 3} : Shape{2, 1, 3, 4}, 43);
-            Tensor b3 = random_input(tb ? Shape{5, 2, 4} : Shape{5, 4, 2}, 44);
-            check_gradients(
-                [=](const std::vector<Tensor>& v) { return matmul(v[0], v[1], ta, tb); }, {a4, b3});
-        }
-    }
-    Tensor a = random_input({2, 3, 4}, 45);
-    Tensor w = random_input({4, 2}, 46);
-    check_gradients([](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); }, {a, w});
-    check_gradients([](const std::vector<Tensor>& v) { return matmul(v[1], v[0], true, true); },
-                    {a, w});
-}
-
 TEST_CASE("linear: values with and without bias on a 3-D input") {
     Tensor x = from({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {2, 2, 3},
                     {.dtype = f64, .requires_grad = true});
@@ -172,15 +132,6 @@ TEST_CASE("linear: values with and without bias on a 3-D input") {
     const Tensor dy = from({1, 2, 1, 2, 1, 2, 1, 2}, {2, 2, 2}, {.dtype = f64});
     check_close(grad_for(x, linear(x, w, b), dy), {1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3}, {2, 2, 3});
     check_close(linear(from({1, 2, 3}, {3}, {.dtype = f64}), w, b), {14, 25}, {2});
-}
-
-TEST_CASE("gradcheck: linear with and without bias on a 3-D input in float64") {
-    Tensor x = random_input({2, 3, 4}, 51);
-    Tensor w = random_input({4, 5}, 52);
-    Tensor b = random_input({5}, 53);
-    check_gradients([](const std::vector<Tensor>& v) { return linear(v[0], v[1], v[2]); },
-                    {x, w, b});
-    check_gradients([](const std::vector<Tensor>& v) { return linear(v[0], v[1]); }, {x, w});
 }
 
 TEST_CASE("matmul and linear: errors name the shapes and what differs") {

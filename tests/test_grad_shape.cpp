@@ -1,3 +1,5 @@
+// Shape ops: values, gradients by hand and errors. Their float64 gradchecks are
+// layers/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,17 +12,12 @@
 
 using namespace tapegrad;
 using test::check_close;
-using test::check_gradients;
 
 namespace {
 
 // 0, 1, 2, ... laid out in `shape`.
 Tensor iota(const Shape& shape, DType dtype = f64) {
     return arange(shape.numel(), {.dtype = dtype}).view_as_shape(shape);
-}
-
-Tensor random_input(const Shape& shape, std::uint64_t seed) {
-    return uniform(shape, -1, 1, {.dtype = f64, .seed = seed, .requires_grad = true});
 }
 
 // The gradient reaching x when `y` is back-propagated with an upstream gradient of ones.
@@ -171,52 +168,6 @@ TEST_CASE("masked_fill: a causal mask over a tensor above the parallel threshold
             for (std::size_t j = 0; j < 100; ++j)
                 wrong += p[(b * 100 + i) * 100 + j] != (j > i ? -5.0f : 1.0f);
     CHECK(wrong == 0);
-}
-
-TEST_CASE("gradcheck: shape ops in float64, negative axes included") {
-    Tensor x = random_input({2, 3, 4}, 11);
-    Tensor y = random_input({2, 3, 4}, 12);
-    check_gradients(
-        [](const std::vector<Tensor>& v) {
-            return reshape(v[0], {4, -1}) * reshape(v[1], {4, 6});
-        },
-        {x, y});
-    check_gradients([](const std::vector<Tensor>& v) { return transpose(v[0], 0, -1); }, {x});
-    check_gradients([](const std::vector<Tensor>& v) { return permute(v[0], {-1, 0, 1}); }, {x});
-    check_gradients([](const std::vector<Tensor>& v) { return slice(v[0], -1, -3, 3); }, {x});
-    check_gradients(
-        [](const std::vector<Tensor>& v) { return slice(v[0], 1, 1, 100) * slice(v[1], 1, 0, 2); },
-        {x, y});
-    Tensor z = random_input({2, 1, 4}, 13);
-    check_gradients(
-        [](const std::vector<Tensor>& v) {
-            return concat({v[0], v[1], v[0]}, -2);
-        },
-        {x, z});
-    check_gradients(
-        [](const std::vector<Tensor>& v) {
-            const auto p = split(v[0], {2, 1, 1}, -1);  // [2,3,2], [2,3,1], [2,3,1]
-            return p[0] * p[1] + p[2] * 3.0;
-        },
-        {x});
-    Tensor s = random_input({3, 1}, 14);
-    check_gradients(
-        [](const std::vector<Tensor>& v) {
-            return broadcast_to(v[0], {2, 3, 4});
-        },
-        {s});
-}
-
-TEST_CASE("gradcheck: where and masked_fill with broadcasting in float64") {
-    const std::uint8_t bits[] = {1, 0, 0, 1, 1, 0};
-    const Tensor cond = mask(bits, {2, 1, 3});
-    Tensor a = random_input({4, 3}, 21);
-    Tensor b = random_input({2, 1, 1}, 22);
-    check_gradients([cond](const std::vector<Tensor>& v) { return where(cond, v[0], v[1]); },
-                    {a, b});
-    Tensor x = random_input({2, 4, 3}, 23);
-    check_gradients([cond](const std::vector<Tensor>& v) { return masked_fill(v[0], cond, 0.25); },
-                    {x});
 }
 
 TEST_CASE("shape ops: errors name the op, the shapes and what differs") {

@@ -1,6 +1,6 @@
 // softmax, log_softmax, the attention core masked_softmax, cross_entropy and mse_loss: values
-// against torch 1.13 (float64, the call that produced each list is named above it), float64
-// gradchecks, stability at ±1000, and error messages.
+// against torch 1.13 (float64, the call that produced each list is named above it), stability at
+// ±1000, and error messages. Their float64 gradchecks are layers/gradcheck_suite's.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -86,15 +86,8 @@ TEST_CASE("softmax: inputs of ±1000 give finite, exact results") {
     }
 }
 
-TEST_CASE("gradcheck: softmax and log_softmax along every axis in float64") {
-    Tensor x = uniform({2, 3, 4}, -2, 2, {.dtype = f64, .seed = 11, .requires_grad = true});
-    for (std::int64_t axis : {0, 1, 2, -1}) {
-        INFO("axis ", axis);
-        check_gradients([axis](const std::vector<Tensor>& xs) { return softmax(xs[0], axis); },
-                        {x});
-        check_gradients([axis](const std::vector<Tensor>& xs) { return log_softmax(xs[0], axis); },
-                        {x});
-    }
+TEST_CASE("softmax: an axis outside the tensor's rank is reported") {
+    const Tensor x = zeros({2, 3, 4}, {.dtype = f64});
     test::check_throws_with<ShapeError>([&] { softmax(x, 3); }, {"softmax", "axis 3", "rank 3"});
 }
 
@@ -158,37 +151,6 @@ TEST_CASE("masked_softmax: a fully masked row is uniform and passes no gradient"
     const std::vector<double> g = s.grad().to_vector();
     for (int j : {0, 1, 2, 4}) CHECK(g[j] == 0.0);
     CHECK(g[3] != 0.0);
-}
-
-TEST_CASE("gradcheck: masked_softmax with padding, causal, both and scale != 1 in float64") {
-    Tensor s = uniform({2, 2, 3, 5}, -2, 2,
-                       {.dtype = f64, .seed = 21, .requires_grad = true});  // [B,H,Tq,Tk]
-    const std::uint8_t pad[] = {1, 1, 1, 0, 0, 1, 0, 1, 1, 1};
-    const Tensor padding = mask(pad, {2, 1, 1, 5});  // per batch, per key
-    const std::uint8_t q[] = {1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1};
-    const Tensor per_query = mask(q, {3, 5});  // shared by all heads
-    struct Case {
-        const char* name;
-        Tensor mask;
-        double scale;
-        bool causal;
-    };
-    const Case cases[] = {
-        {"no mask", Tensor(), 1.0, false},
-        {"padding", padding, 1.0, false},
-        {"causal", Tensor(), 1.0, true},
-        {"padding + causal", padding, 0.35, true},
-        {"[Tq,Tk] mask, scale", per_query, 2.5, false},
-        {"[Tq,Tk] mask + causal", per_query, 0.5, true},
-    };
-    for (const Case& c : cases) {
-        INFO("case: ", c.name);
-        check_gradients(
-            [&c](const std::vector<Tensor>& xs) {
-                return masked_softmax(xs[0], c.mask, c.scale, c.causal);
-            },
-            {s});
-    }
 }
 
 TEST_CASE("masked_softmax: wrong mask shape, dtype or rank is reported") {
@@ -257,20 +219,6 @@ TEST_CASE("cross_entropy: logits of ±1000 stay finite") {
     CHECK(std::isfinite(loss.item()));
     loss.backward();
     for (double g : big32.grad().to_vector()) CHECK(std::isfinite(g));
-}
-
-TEST_CASE("gradcheck: cross_entropy with ignored targets in float64") {
-    Tensor logits = uniform({2, 3, 6}, -2, 2, {.dtype = f64, .seed = 31, .requires_grad = true});
-    const std::int32_t t[] = {5, -1, 0, 2, -1, 3};
-    const Tensor targets = ids(t, {2, 3});
-    check_gradients(
-        [&](const std::vector<Tensor>& xs) { return cross_entropy(xs[0], targets, -1); }, {logits});
-    const std::int32_t u[] = {5, 2, 0, 2, 1, 3};  // default ignore_index: every row counts
-    check_gradients(
-        [&](const std::vector<Tensor>& xs) {
-            return cross_entropy(xs[0], ids(u, {2, 3}));
-        },
-        {logits});
 }
 
 TEST_CASE("cross_entropy: all targets ignored gives 0 and zero gradients") {

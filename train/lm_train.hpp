@@ -1,5 +1,6 @@
-// Training and using a GPT language model: the loop (AdamW, warm-up + cosine schedule, gradient
-// clipping, periodic validation, progress bar, JSONL metrics), evaluation, and text generation.
+// Training and using a GPT language model: the loop (warm-up + cosine schedule, gradient clipping,
+// periodic validation, progress bar, JSONL metrics, NaN guard: fit() with its built-in callbacks,
+// train/fit.hpp), evaluation, and text generation.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,7 @@ struct LmTrainOptions {
     std::int64_t warmup = 100;
     double grad_clip = 1.0;          // 0 = no clipping
     std::int64_t eval_every = 100;   // 0 = only at the end
-    std::int64_t eval_batches = 16;
+    std::int64_t eval_batches = 16;  // 0 = the whole validation set
     double time_limit = 0.0;         // seconds; 0 = no limit. Stops after the step that crosses it.
     std::string metrics_path;        // JSON lines; empty = none
     bool quiet = false;              // no progress bar (it is also off when stderr is no terminal)
@@ -44,7 +45,8 @@ using StepCallback = std::function<bool(std::int64_t step, double loss)>;
 
 LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const TokenData& train, const TokenData& val,
                                    const LmTrainOptions& options, const StepCallback& on_step = {});
-// Mean loss over the first `batches` deterministic batches of `data` (fewer if data is short).
+// Mean loss over the first `batches` deterministic batches of `data` (fewer if data is short; 0 =
+// all).
 double evaluate_language_model(Gpt& model, const TokenData& data, std::int64_t batch, std::int64_t block_size,
                                std::int64_t batches);
 // Continues `prompt` by `tokens` characters, cropping the context to the model's n_positions.

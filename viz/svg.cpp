@@ -198,9 +198,13 @@ std::string Document::str() const {
     return out;
 }
 
-void Document::save(const std::filesystem::path& path) const {
-    const std::string s = str();
-    write_file_atomic(path, std::as_bytes(std::span(s.data(), s.size())));
+void Document::save(const std::filesystem::path& path) const { save_file(path, str()); }
+
+void save_file(const std::filesystem::path& path, std::string_view svg_text) {
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw_io_error(path.string(), fmt::format("cannot create its directory: {}", ec.message()));
+    write_file_atomic(path, std::as_bytes(std::span(svg_text.data(), svg_text.size())));
 }
 
 double text_width(std::string_view text, double font_size) {

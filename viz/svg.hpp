@@ -71,12 +71,16 @@ public:
     Element& root() { return root_; }
     Element& add(Element child) { return root_.add(std::move(child)); }
     std::string str() const;  // XML declaration + the tree
-    // Writes str() to `path` atomically (core/atomic_file.hpp); IoError names the path.
+    // save_file(path, str()).
     void save(const std::filesystem::path& path) const;
 
 private:
     Element root_;
 };
+
+// Writes an SVG text (a Document's str(), attention_svg's result...) to `path` atomically
+// (core/atomic_file.hpp), creating missing parent directories; IoError names the path.
+void save_file(const std::filesystem::path& path, std::string_view svg_text);
 
 // Rough width in pixels of `text` in a sans-serif font of `font_size`: sizes margins for labels.
 double text_width(std::string_view text, double font_size);

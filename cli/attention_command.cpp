@@ -1,0 +1,107 @@
+// tapegrad attention: where each head of a saved GPT looks while reading a prompt, as heatmaps in
+// an SVG: one grid per layer and head, rows = queries, columns = keys, labelled with the tokens.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <sstream>
+
+#include "autograd/ops/shape.hpp"
+#include "autograd/tape.hpp"
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "train/pretrained.hpp"
+#include "viz/heatmap.hpp"
+#include "viz/svg.hpp"
+
+namespace tapegrad::cli {
+namespace {
+
+struct AttentionArgs {
+    std::string model, prompt, out;
+    std::int64_t layer = -1, head = -1;  // -1: all
+};
+
+// A character as a label: spaces, tabs and newlines drawn visibly, other control bytes escaped.
+std::string visible(char c) {
+    if (c == ' ') return "␣";
+    if (c == '\n') return "↵";
+    if (c == '\t') return "⇥";
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 32 || byte == 127 ? fmt::format("\\x{:02x}", byte) : std::string(1, c);
+}
+
+// A model without a character vocabulary reads the prompt as token ids, as `tapegrad sample` does.
+std::vector<std::int32_t> read_ids(const std::string& prompt) {
+    std::istringstream in(prompt);
+    std::vector<std::int32_t> ids;
+    for (std::string word; in >> word;) {
+        std::int32_t id = -1;
+        const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), id);
+        if (ec != std::errc() || end != word.data() + word.size() || id < 0)
+            throw ValueError(fmt::format("--prompt: '{}' is not a token id (this model has no "
+                                         "character vocabulary, so the prompt is a list of ids)",
+                                         word));
+        ids.push_back(id);
+    }
+    return ids;
+}
+
+// The prompt's ids and one label per token.
+std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(const PretrainedGpt& pre,
+                                                                         const std::string& prompt) {
+    std::vector<std::int32_t> ids = pre.tokenizer ? pre.tokenizer->encode(prompt) : read_ids(prompt);
+    std::vector<std::string> labels;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        labels.push_back(pre.tokenizer ? visible(prompt[i]) : std::to_string(ids[i]));
+    return {std::move(ids), std::move(labels)};
+}
+
+void expect_index(const char* option, std::int64_t value, std::int64_t count, const char* what) {
+    if (value < -1 || value >= count)
+        throw ValueError(fmt::format("{} {}: the model has {} {} (0..{})", option, value, count, what,
+                                     count - 1));
+}
+
+int run_attention(const AttentionArgs& a) {
+    PretrainedGpt pre = load_pretrained(a.model);
+    const GptConfig& c = pre.model->config();
+    expect_index("--layer", a.layer, c.n_layer, "layers");
+    expect_index("--head", a.head, c.n_head, "heads");
+    auto [ids, labels] = tokens_of(pre, a.prompt);
+    const auto T = static_cast<std::int64_t>(ids.size());
+    if (T == 0 || T > c.n_positions)
+        throw ValueError(fmt::format("--prompt: {} tokens, the model reads 1 to {}", T, c.n_positions));
+    std::vector<Tensor> maps = pre.model->attention_maps(tapegrad::ids(ids, {1, T}));  // [1,H,T,T] each
+    std::string shown_prompt;
+    for (const std::string& l : labels)  // ids are separated by spaces, characters are not
+        shown_prompt += (pre.tokenizer || shown_prompt.empty() ? "" : " ") + l;
+    HeatmapOptions options{.title = fmt::format("attention weights of {} reading \"{}\"", a.model,
+                                                svg::shorten(shown_prompt, 48))};
+    std::vector<Tensor> shown;
+    NoGrad no_grad;
+    for (std::int64_t l = 0; l < c.n_layer; ++l) {
+        if (a.layer != -1 && l != a.layer) continue;
+        shown.push_back(a.head == -1 ? maps[l] : slice(maps[l], 1, a.head, a.head + 1));
+        options.layer_names.push_back(a.head == -1 ? fmt::format("layer {}", l)
+                                                   : fmt::format("layer {} · head {}", l, a.head));
+    }
+    svg::save_file(a.out, attention_svg(shown, labels, labels, options));
+    fmt::print("wrote {}: {} layer(s) × {} head(s), {} tokens\n", a.out, shown.size(),
+               a.head == -1 ? c.n_head : 1, T);
+    return 0;
+}
+
+}  // namespace
+
+Command add_attention_command(CLI::App& parent) {
+    auto a = std::make_shared<AttentionArgs>();
+    CLI::App* c = parent.add_subcommand("attention", "draw where each head looks for a prompt (SVG heatmaps)");
+    c->add_option("--model", a->model, "model or checkpoint directory")->required()->check(CLI::ExistingDirectory);
+    c->add_option("--prompt", a->prompt, "text to read (token ids for a model without vocabulary)")->required();
+    c->add_option("--out", a->out, "SVG file to write")->required();
+    c->add_option("--layer", a->layer, "draw only this layer (0-based)");
+    c->add_option("--head", a->head, "draw only this head (0-based)");
+    return {c, [a] { return run_attention(*a); }};
+}
+
+}  // namespace tapegrad::cli

@@ -1,0 +1,147 @@
+// tapegrad train: a new GPT (--n-layer ...), one started from saved weights (--init DIR), or a
+// resumed run (--resume DIR), trained with the deterministic data rule and a warm-up + cosine
+// schedule; checkpoints every --save-every steps and at the end.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/run_settings.hpp"
+#include "cli/train_data.hpp"
+#include "core/error.hpp"
+#include "optim/adam.hpp"
+#include "optim/sgd.hpp"
+#include "train/checkpoint.hpp"
+#include "train/lm_train.hpp"
+#include "train/pretrained.hpp"
+
+namespace tapegrad::cli {
+namespace {
+
+struct TrainArgs {
+    std::string data, init, resume, save, metrics;
+    GptConfig config{.vocab_size = 0, .n_positions = 128, .n_embd = 128, .n_layer = 4, .n_head = 4};
+    RunSettings run;
+    std::int64_t save_every = 0;
+    std::int64_t stop_at = 0;  // 0: run to --steps
+    double time_limit = 0.0;
+    bool quiet = false;
+};
+
+std::unique_ptr<Optimizer> make_optimizer(const Gpt& model, const RunSettings& r) {
+    auto groups = param_groups_for_weight_decay(model.named_parameters(), r.weight_decay);
+    if (r.optimizer == "sgd") return std::make_unique<SGD>(std::move(groups), SGDOptions{.lr = r.lr, .momentum = r.momentum});
+    const AdamOptions options{.lr = r.lr, .beta1 = r.beta1, .beta2 = r.beta2};
+    if (r.optimizer == "adam") return std::make_unique<Adam>(std::move(groups), options);
+    return std::make_unique<AdamW>(std::move(groups), options);
+}
+
+// The model to train: resumed, initialised from a directory, or new; its tokenizer if it has one.
+PretrainedGpt make_model(const TrainArgs& a) {
+    if (!a.resume.empty()) {
+        if (!is_checkpoint(a.resume))
+            throw IoError(fmt::format("resume: {} is not a training checkpoint (no trainer.json and "
+                                      "optimizer.safetensors; use --init to start from a model)", a.resume));
+        return load_pretrained(a.resume);
+    }
+    if (!a.init.empty()) return load_pretrained(a.init);
+    return {};
+}
+
+void check_fits(const TrainArgs& a, const Gpt& model, const TrainData& data) {
+    const GptConfig& c = model.config();
+    if (data.vocab_size > c.vocab_size)
+        throw ValueError(fmt::format("{}: token ids reach {}, past the model's vocab_size {}", a.data,
+                                     data.vocab_size - 1, c.vocab_size));
+    if (a.run.block_size > c.n_positions)
+        throw ValueError(fmt::format("--block-size {} exceeds the model's n_positions {}", a.run.block_size,
+                                     c.n_positions));
+    const std::int64_t need = a.run.batch * a.run.block_size + 1;
+    if (data.train.size() < need || data.val.size() < need)
+        throw ValueError(fmt::format("{}: {} training and {} validation tokens, but one batch needs {} "
+                                     "(batch {} × block {} + 1); use a smaller --batch or --block-size",
+                                     a.data, data.train.size(), data.val.size(), need, a.run.batch,
+                                     a.run.block_size));
+}
+
+LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
+    const RunSettings& r = a.run;
+    return {.batch = r.batch, .block_size = r.block_size, .steps = r.steps, .first_step = first_step, .lr = r.lr,
+            .min_lr = r.min_lr < 0 ? r.lr / 10 : r.min_lr, .warmup = std::min(r.warmup, r.steps - 1),
+            .grad_clip = r.grad_clip, .eval_every = r.eval_every, .eval_batches = r.eval_batches,
+            .time_limit = a.time_limit, .metrics_path = a.metrics, .quiet = a.quiet};
+}
+
+int run_train(TrainArgs& a) {
+    PretrainedGpt pre = make_model(a);
+    TrainData data = load_train_data(a.data, pre.tokenizer, a.run.val_fraction);
+    manual_seed(a.run.seed);
+    if (!pre.model) {
+        a.config.vocab_size = data.vocab_size;
+        a.config.seed = a.run.seed;
+        if (a.run.block_size > 0) a.config.n_positions = a.run.block_size;
+        pre.model = std::make_unique<Gpt>(a.config);
+    }
+    Gpt& model = *pre.model;
+    if (a.run.block_size == 0) a.run.block_size = model.config().n_positions;
+    check_fits(a, model, data);
+    std::unique_ptr<Optimizer> optimizer = make_optimizer(model, a.run);
+    std::int64_t first_step = 0;
+    if (!a.resume.empty()) first_step = load_training_state(a.resume, model, *optimizer).step;
+    if (first_step >= a.run.steps)
+        throw ValueError(fmt::format("resume: the checkpoint is at step {}, --steps {} leaves nothing to do",
+                                     first_step, a.run.steps));
+    const CharTokenizer* tokenizer = data.tokenizer ? &*data.tokenizer : nullptr;
+    const auto save = [&](std::int64_t steps_done) {
+        if (a.save.empty()) return;
+        save_checkpoint(a.save, model, tokenizer, *optimizer, {.step = steps_done, .run_json = to_json(a.run)});
+    };
+    if (!a.quiet)
+        fmt::print("tapegrad train: {} layers, {} heads, width {}, context {}, vocabulary {}, {} parameters; "
+                   "steps {}..{}, batch {}\n", model.config().n_layer, model.config().n_head,
+                   model.config().n_embd, a.run.block_size, model.config().vocab_size, model.parameter_count(),
+                   first_step, a.run.steps, a.run.batch);
+    const LmTrainResult r = train_language_model(
+        model, *optimizer, data.train, data.val, train_options(a, first_step), [&](std::int64_t step, double) {
+            if (a.save_every > 0 && (step + 1) % a.save_every == 0) save(step + 1);
+            return step + 1 != a.stop_at;
+        });
+    save(first_step + r.steps);
+    fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, validation loss {:.4f}{}\n", first_step,
+               first_step + r.steps, r.seconds, r.last_loss, r.val_loss,
+               a.save.empty() ? "" : fmt::format("; saved {}", a.save));
+    return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& parent) {
+    auto a = std::make_shared<TrainArgs>();
+    CLI::App* c = parent.add_subcommand("train", "train a GPT on a text or llm.c token file");
+    c->add_option("--data", a->data, "training text, or an llm.c token file (.bin)")->required()
+        ->check(CLI::ExistingFile);
+    auto* init = c->add_option("--init", a->init, "start from the weights in this model directory")
+        ->check(CLI::ExistingDirectory);
+    auto* resume = c->add_option("--resume", a->resume, "continue the run saved in this checkpoint")
+        ->check(CLI::ExistingDirectory)->excludes(init);
+    for (auto* o : {c->add_option("--n-layer", a->config.n_layer, "blocks (new model)"),
+                    c->add_option("--n-head", a->config.n_head, "attention heads (new model)"),
+                    c->add_option("--n-embd", a->config.n_embd, "width (new model)")})
+        o->check(CLI::PositiveNumber)->capture_default_str()->excludes(init)->excludes(resume);
+    c->add_option("--dropout", a->config.dropout, "dropout rate (new model)")->check(CLI::Range(0.0, 0.99))
+        ->excludes(init)->excludes(resume);
+    add_run_options(*c, a->run);
+    c->add_option("--save", a->save, "write the checkpoint (model + optimizer + step) to this directory");
+    c->add_option("--save-every", a->save_every, "also save every K steps")->check(CLI::NonNegativeNumber);
+    c->add_option("--stop-at", a->stop_at, "stop after this step; the schedule still ends at --steps, and "
+                  "--resume continues")->check(CLI::PositiveNumber);
+    c->add_option("--metrics", a->metrics, "append metrics as JSON lines to this file");
+    c->add_option("--time-limit", a->time_limit, "stop after this many seconds")->check(CLI::NonNegativeNumber);
+    c->add_flag("--quiet", a->quiet, "no progress bar or validation lines");
+    return {c, [a, c] {
+                if (!a->resume.empty()) merge_saved_settings(*c, a->run, read_trainer_state(a->resume).run_json);
+                return run_train(*a);
+            }};
+}
+
+}  // namespace tapegrad::cli

@@ -1,0 +1,77 @@
+#include "core/atomic_directory.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+#include "core/atomic_file.hpp"
+
+namespace tapegrad {
+namespace fs = std::filesystem;
+namespace {
+
+[[noreturn]] void fail(const fs::path& dir, std::string_view what, int err) {
+    throw_io_error(dir.string(), fmt::format("{}: {}", what, std::error_code(err, std::generic_category()).message()));
+}
+
+void sync_path(const fs::path& dir, const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail(dir, fmt::format("cannot open {} to sync it", path.string()), errno);
+    const int r = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (r != 0 && err != EINVAL) fail(dir, fmt::format("fsync of {} failed", path.string()), err);
+}
+
+// Removes the staging directory unless it was swapped in; after a swap it holds the old contents,
+// which are removed as well.
+class Staging {
+public:
+    explicit Staging(fs::path path) : path_(std::move(path)) {
+        std::error_code ec;
+        fs::remove_all(path_, ec);  // a leftover of a crashed save by a process with our pid
+        fs::create_directories(path_);
+    }
+    ~Staging() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+// Moves `from` to `to`: swapped with an existing `to`, or renamed when `to` does not exist.
+void swap_in(const fs::path& dir, const fs::path& from, const fs::path& to) {
+    if (fs::exists(to)) {
+        if (!fs::is_directory(to)) throw_io_error(dir.string(), "exists and is not a directory");
+        if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) != 0)
+            fail(dir, "cannot swap in the new directory", errno);
+    } else if (::rename(from.c_str(), to.c_str()) != 0) {
+        fail(dir, fmt::format("cannot rename {} to it", from.string()), errno);
+    }
+}
+
+}  // namespace
+
+void write_directory_atomic(const fs::path& dir, const std::function<void(const fs::path& staging)>& fill) {
+    const fs::path target = dir.has_filename() ? dir : dir.parent_path();  // "out/" names "out"
+    const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    if (!parent.empty() && !fs::is_directory(parent))
+        throw_io_error(dir.string(), fmt::format("parent directory {} does not exist", parent.string()));
+    Staging staging(target.string() + ".tmp." + std::to_string(::getpid()));
+    fill(staging.path());
+    sync_path(dir, staging.path());
+    swap_in(dir, staging.path(), target);
+    sync_path(dir, parent);
+}
+
+}  // namespace tapegrad

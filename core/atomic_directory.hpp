@@ -1,0 +1,19 @@
+// Crash-safe replacement of a whole directory (a checkpoint: config, weights, optimizer state):
+// a reader sees the complete old directory or the complete new one, never a mix of files.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+
+namespace tapegrad {
+
+// Calls `fill(staging)` to write the new contents into an empty sibling directory
+// `<dir>.tmp.<pid>` (each file through write_file_atomic, so it is synced), syncs it, then swaps it
+// with `dir` in one step (renameat2 RENAME_EXCHANGE; a plain rename when `dir` does not exist yet)
+// and removes the old contents. If `fill` throws or a step fails, `dir` is untouched, the staging
+// directory is removed and the error propagates (IoError naming the directory for file-system
+// failures). `dir` must not be a regular file.
+void write_directory_atomic(const std::filesystem::path& dir,
+                            const std::function<void(const std::filesystem::path& staging)>& fill);
+
+}  // namespace tapegrad

@@ -1,0 +1,37 @@
+// Runs the built `tapegrad` program as a user would, for the command-line tests.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace tapegrad::test {
+
+struct CliResult {
+    int status = -1;     // exit status; -1 when the program died from a signal
+    std::string output;  // stdout and stderr, interleaved
+};
+
+inline std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args) {
+    std::string command = shell_quote(TAPEGRAD_CLI);
+    for (const std::string& a : args) command += " " + shell_quote(a);
+    command += " 2>&1";
+    CliResult result;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return result;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+}  // namespace tapegrad::test

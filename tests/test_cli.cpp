@@ -1,0 +1,127 @@
+// The `tapegrad` program end to end: train, save, resume, sample, info, and its errors.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "support.hpp"
+
+using namespace tapegrad;
+namespace fs = std::filesystem;
+using test::run_cli;
+
+namespace {
+
+// A small text with structure to learn, written into `dir`.
+fs::path write_text(const fs::path& dir, const std::string& name = "data.txt") {
+    std::ofstream out(dir / name);
+    for (int a = 0; a < 20; ++a)
+        for (int b = 0; b < 10; ++b) out << a << " and " << b << " make " << a + b << ".\n";
+    return dir / name;
+}
+
+std::vector<std::string> tiny_run(const fs::path& data) {
+    return {"train", "--data", data.string(), "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+            "--block-size", "16", "--batch", "4", "--lr", "3e-3", "--warmup", "2", "--eval-every", "0", "--quiet"};
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+std::vector<double> losses(const fs::path& metrics) {
+    std::vector<double> out;
+    std::ifstream in(metrics);
+    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["loss"].get<double>());
+    return out;
+}
+
+void expect_ok(const test::CliResult& r) {
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+}
+
+void expect_error(const test::CliResult& r, const std::vector<std::string>& parts) {
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.status != -1);  // an error, not a crash
+    for (const std::string& p : parts) CHECK_MESSAGE(r.output.find(p) != std::string::npos, p);
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help lists the subcommands, and bad arguments exit nonzero with a message") {
+    const test::CliResult help = run_cli({"--help"});
+    expect_ok(help);
+    for (const char* sub : {"train", "sample", "info", "gradcheck"}) CHECK(help.output.find(sub) != std::string::npos);
+    expect_ok(run_cli({"train", "--help"}));
+    expect_error(run_cli({}), {"subcommand"});
+    expect_error(run_cli({"train"}), {"--data"});
+    expect_error(run_cli({"train", "--data", "/nonexistent/file.txt"}), {"/nonexistent/file.txt"});
+    expect_error(run_cli({"sample", "--model", "/nonexistent"}), {"/nonexistent"});
+    expect_error(run_cli({"train", "--data", TAPEGRAD_CLI, "--batch", "-3"}), {"--batch"});
+}
+
+TEST_CASE("cli: train saves a model that info and sample read") {
+    const fs::path dir = test::scratch_dir("cli_train");
+    const fs::path data = write_text(dir);
+    const fs::path model = dir / "model";
+    expect_ok(run_cli(with(tiny_run(data), {"--steps", "5", "--save", model.string(), "--metrics",
+                                             (dir / "m.jsonl").string()})));
+    CHECK(losses(dir / "m.jsonl").size() == 5);
+    for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"})
+        CHECK_MESSAGE(fs::exists(model / f), f);
+    const test::CliResult info = run_cli({"info", model.string()});
+    expect_ok(info);
+    for (const char* part : {"n_layer 1", "n_head 2", "n_embd 16", "h.0.attn.c_attn.weight", "[16,48]",
+                             "training checkpoint at step 5"})
+        CHECK_MESSAGE(info.output.find(part) != std::string::npos, part);
+    const test::CliResult sample =
+        run_cli({"sample", "--model", model.string(), "--prompt", "3 and ", "--tokens", "20", "--seed", "1"});
+    expect_ok(sample);
+    CHECK(sample.output.starts_with("3 and "));
+    CHECK(sample.output.size() == 6 + 20 + 1);  // prompt, 20 characters, newline
+    const test::CliResult again =
+        run_cli({"sample", "--model", model.string(), "--prompt", "3 and ", "--tokens", "20", "--seed", "1"});
+    CHECK(again.output == sample.output);  // the seed fixes the sample
+}
+
+TEST_CASE("cli: train to step 3 of 7, resume, gives the losses of 7 uninterrupted steps") {
+    const fs::path dir = test::scratch_dir("cli_resume");
+    const fs::path data = write_text(dir);
+    expect_ok(run_cli(with(tiny_run(data), {"--steps", "7", "--dropout", "0.1", "--metrics",
+                                             (dir / "straight.jsonl").string()})));
+    const fs::path ckpt = dir / "ckpt";
+    expect_ok(run_cli(with(tiny_run(data), {"--steps", "7", "--dropout", "0.1", "--stop-at", "3", "--save",
+                                             ckpt.string(), "--metrics", (dir / "split.jsonl").string()})));
+    expect_ok(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--quiet", "--metrics",
+                       (dir / "split.jsonl").string(), "--save", ckpt.string()}));
+    const std::vector<double> straight = losses(dir / "straight.jsonl");
+    const std::vector<double> split = losses(dir / "split.jsonl");
+    REQUIRE(straight.size() == 7);
+    CHECK(split == straight);  // exact: same batches, schedule, dropout masks and optimizer state
+}
+
+TEST_CASE("cli: resume and init refuse what would silently change the run") {
+    const fs::path dir = test::scratch_dir("cli_refuse");
+    const fs::path data = write_text(dir);
+    const fs::path ckpt = dir / "ckpt";
+    expect_ok(run_cli(with(tiny_run(data), {"--steps", "2", "--save", ckpt.string()})));
+    expect_error(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--batch", "8"}),
+                 {"--batch 8 differs from the checkpoint's 4"});
+    expect_error(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--steps", "2"}),
+                 {"step 2", "nothing to do"});
+    std::ofstream(dir / "other.txt") << "Quite different text, with capitals and punctuation!\n";
+    expect_error(run_cli({"train", "--data", (dir / "other.txt").string(), "--init", ckpt.string()}),
+                 {"does not fit the model's vocabulary", "\"Q\""});
+    expect_ok(run_cli({"info", ckpt.string()}));
+    expect_error(run_cli({"train", "--data", data.string(), "--resume", (dir / "missing").string()}),
+                 {"missing"});
+    std::ofstream(dir / "short.txt") << "too short";
+    expect_error(run_cli({"train", "--data", (dir / "short.txt").string(), "--block-size", "64"}),
+                 {"one batch needs", "--batch"});
+    expect_error(run_cli({"train", "--data", data.string(), "--n-embd", "16", "--n-head", "3"}), {"divisible"});
+}

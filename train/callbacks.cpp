@@ -1,0 +1,102 @@
+#include "train/callbacks.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace tapegrad {
+namespace {
+
+// Tokens per second for token data, else rows per second, with its unit.
+std::pair<double, const char*> throughput(const StepLogs& logs) {
+    if (logs.tokens_per_s > 0) return {logs.tokens_per_s, "tok/s"};
+    return {logs.samples_per_s, "samples/s"};
+}
+
+}  // namespace
+
+void ProgressLogger::on_train_begin(FitRun& run) { bar_.emplace(run.end_step(), opt_.quiet); }
+
+void ProgressLogger::on_validation_end(FitRun& /*run*/, const StepLogs& logs) {
+    if (bar_) bar_->finish();  // the line below starts on a fresh line
+    if (opt_.quiet) return;
+    const auto [rate, unit] = throughput(logs);
+    fmt::print("step {:>6}  loss {:.4f}  val_loss {:.4f}  {:.0f} {}  {}\n", logs.step + 1,
+               logs.loss, logs.val_loss.value_or(NAN), rate, unit, format_duration(logs.elapsed));
+    std::fflush(stdout);
+}
+
+void ProgressLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
+    if (bar_) bar_->update(logs.step + 1, logs.loss, throughput(logs).first);
+}
+
+void ProgressLogger::on_train_end(FitRun& /*run*/, const FitResult& result) {
+    if (bar_) bar_->finish();
+    if (!opt_.quiet && opt_.report_stop && !result.stop_reason.empty())
+        fmt::print("stopped after step {}: {}\n", result.end_step, result.stop_reason);
+}
+
+void MetricsLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
+    log_.append({.step = logs.step,
+                 .loss = logs.loss,
+                 .val_loss = logs.val_loss,
+                 .lr = logs.lr,
+                 .grad_norm = logs.grad_norm,
+                 .tokens_per_s = logs.tokens_per_s,
+                 .elapsed = logs.elapsed});
+}
+
+LrScheduler::LrScheduler(const Schedule& schedule)
+    : lr_at_([&schedule](std::int64_t step) { return schedule.lr_at(step); }) {}
+
+void LrScheduler::on_step_begin(FitRun& run, std::int64_t step) {
+    run.optimizer().set_lr(lr_at_(step));
+}
+
+void EarlyStopping::on_train_begin(FitRun& /*run*/) {
+    if (opt_.patience < 0 || !(opt_.min_delta >= 0))
+        throw ValueError(fmt::format("EarlyStopping: patience ({}) and min_delta ({}) must be >= 0",
+                                     opt_.patience, opt_.min_delta));
+    best_ = std::numeric_limits<double>::infinity();
+    best_step_ = 0;
+    wait_ = 0;
+    stopped_step_.reset();
+    best_weights_.clear();
+}
+
+void EarlyStopping::on_validation_end(FitRun& run, const StepLogs& logs) {
+    const double v = logs.val_loss.value_or(NAN);
+    if (v < best_ - opt_.min_delta) {
+        best_ = v;
+        best_step_ = logs.step + 1;
+        wait_ = 0;
+        if (opt_.restore_best_weights) {
+            best_weights_.clear();
+            for (const auto& [name, t] : run.model().state_dict())
+                best_weights_.emplace(name, t.clone());
+        }
+        return;
+    }
+    if (++wait_ < opt_.patience) return;
+    stopped_step_ = logs.step + 1;
+    if (opt_.restore_best_weights && !best_weights_.empty())
+        run.model().load_state_dict(best_weights_);
+    run.request_stop(
+        fmt::format("EarlyStopping: val_loss has not improved by more than {} for {} "
+                    "validations; the best, {:.4f}, was after step {}{}",
+                    opt_.min_delta, wait_, best_, best_step_,
+                    opt_.restore_best_weights ? " (its weights are restored)" : ""));
+}
+
+void NanGuard::on_step_end(FitRun& run, const StepLogs& logs) {
+    if (logs.finite() || triggered()) return;
+    const bool loss_bad = !std::isfinite(logs.loss);
+    message_ = fmt::format(
+        "the {} became {} at step {}; lower the learning rate (now {:.3g}) or "
+        "clip gradients",
+        loss_bad ? "loss" : "gradient norm", loss_bad ? logs.loss : logs.grad_norm, logs.step,
+        logs.lr);
+    run.request_stop(message_);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,110 @@
+// Built-in fit() callbacks, after Keras': ProgressLogger (ProgbarLogger), MetricsLogger (CSVLogger,
+// as JSON lines), EarlyStopping, LrScheduler (LearningRateScheduler, by step), NanGuard
+// (TerminateOnNaN). Checkpoint is in train/fit_checkpoint.hpp. A usual list:
+//   ProgressLogger progress;  MetricsLogger metrics("run.jsonl");  LrScheduler lr(schedule);
+//   NanGuard nan_guard;  EarlyStopping early({.patience = 5});
+//   fit(model, loss, optimizer, data, options, {lr, nan_guard, progress, metrics, early});
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "optim/schedule.hpp"
+#include "train/fit.hpp"
+#include "train/metrics.hpp"
+#include "train/progress.hpp"
+
+namespace tapegrad {
+
+struct ProgressLoggerOptions {
+    bool quiet = false;       // neither the bar nor any line
+    bool report_stop = true;  // print why a callback stopped the run early
+};
+
+// The progress bar of train/progress.hpp on stderr (only when it is a terminal) and, after each
+// validation, a line on stdout:
+//   step    250  loss 1.8432  val_loss 1.9011  23456 tok/s  1m05s
+// Rows per second replace tokens per second when the data is not token sequences.
+class ProgressLogger : public Callback {
+public:
+    explicit ProgressLogger(ProgressLoggerOptions options = {}) : opt_(options) {}
+    void on_train_begin(FitRun& run) override;
+    void on_validation_end(FitRun& run, const StepLogs& logs) override;
+    void on_step_end(FitRun& run, const StepLogs& logs) override;
+    void on_train_end(FitRun& run, const FitResult& result) override;
+
+private:
+    ProgressLoggerOptions opt_;
+    std::optional<ProgressBar> bar_;
+};
+
+// One JSON line per step (train/metrics.hpp's MetricsRow: step, loss, val_loss on validation
+// steps, lr, grad_norm, tokens_per_s, elapsed), appended to `path`; an empty path logs nothing.
+class MetricsLogger : public Callback {
+public:
+    explicit MetricsLogger(std::string path) : log_(std::move(path)) {}
+    void on_step_end(FitRun& run, const StepLogs& logs) override;
+
+private:
+    MetricsLog log_;
+};
+
+// Sets the optimizer's learning rate before each step: lr = schedule.lr_at(step).
+class LrScheduler : public Callback {
+public:
+    explicit LrScheduler(const Schedule& schedule);  // keeps a reference
+    explicit LrScheduler(std::function<double(std::int64_t step)> lr_at)
+        : lr_at_(std::move(lr_at)) {}
+    void on_step_begin(FitRun& run, std::int64_t step) override;
+
+private:
+    std::function<double(std::int64_t)> lr_at_;
+};
+
+struct EarlyStoppingOptions {
+    std::int64_t patience = 0;          // validations in a row without improvement before stopping
+    double min_delta = 0.0;             // an improvement lowers the best val_loss by more than this
+    bool restore_best_weights = false;  // when stopping, load the weights of the best validation
+};
+
+// Stops when val_loss has not improved for `patience` validations in a row (Keras' rule:
+// improvement means val_loss < best − min_delta; NaN never improves).
+class EarlyStopping : public Callback {
+public:
+    explicit EarlyStopping(EarlyStoppingOptions options = {}) : opt_(options) {}
+    void on_train_begin(FitRun& run) override;
+    void on_validation_end(FitRun& run, const StepLogs& logs) override;
+
+    double best() const { return best_; }                  // the lowest val_loss seen
+    std::int64_t best_step() const { return best_step_; }  // steps done at the best
+    std::optional<std::int64_t> stopped_step() const { return stopped_step_; }  // steps done
+
+private:
+    EarlyStoppingOptions opt_;
+    double best_ = std::numeric_limits<double>::infinity();
+    std::int64_t best_step_ = 0;
+    std::int64_t wait_ = 0;
+    std::optional<std::int64_t> stopped_step_;
+    StateDict best_weights_;  // copies, kept only with restore_best_weights
+};
+
+// Stops the run at the first step whose loss (or else gradient norm) is NaN or Inf, with the
+// message, also FitResult::stop_reason,
+//   "the loss became nan at step 12; lower the learning rate (now 0.001) or clip gradients"
+// That step's update has already spoiled the weights; Checkpoint never saves such a step, so the
+// newest checkpoint is the one to resume from.
+class NanGuard : public Callback {
+public:
+    void on_train_begin(FitRun& /*run*/) override { message_.clear(); }
+    void on_step_end(FitRun& run, const StepLogs& logs) override;
+    bool triggered() const { return !message_.empty(); }
+    const std::string& message() const { return message_; }
+
+private:
+    std::string message_;
+};
+
+}  // namespace tapegrad
