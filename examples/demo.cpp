@@ -21,23 +21,21 @@ std::string digits_of(const Tensor& t, std::int64_t row) {
     return s;
 }
 
-// The head that puts most weight where query i finds its answer in the input (copy: key i,
-// reverse: key L−1−i), as "layer l head h: 93%". Sort has no fixed position to look at.
-std::string clearest_head(ToyTask task, const std::vector<Tensor>& maps) {
-    if (task == ToyTask::sort) return "";
+// The head that puts most weight on keys holding the digit its query must output, as
+// "layer 0 head 3 puts 90% ..." (for reverse, keys at the mirrored position: the anti-diagonal).
+std::string clearest_head(const std::vector<Tensor>& maps, const std::string& input, const std::string& answer) {
     double best = -1;
     std::string where;
-    for (std::size_t l = 0; l < maps.size(); ++l) {
-        const std::int64_t heads = maps[l].dim(1), length = maps[l].dim(2);
-        for (std::int64_t h = 0; h < heads; ++h) {
+    for (std::size_t l = 0; l < maps.size(); ++l)
+        for (std::int64_t h = 0; h < maps[l].dim(1); ++h) {
             double share = 0;
-            for (std::int64_t i = 0; i < length; ++i)
-                share += maps[l].at({0, h, i, task == ToyTask::copy ? i : length - 1 - i}) / double(length);
+            for (std::size_t i = 0; i < answer.size(); ++i)
+                for (std::size_t j = 0; j < input.size(); ++j)
+                    if (input[j] == answer[i]) share += maps[l].at({0, h, std::int64_t(i), std::int64_t(j)});
+            share /= static_cast<double>(answer.size());
             if (share > best) best = share, where = fmt::format("layer {} head {}", l, h);
         }
-    }
-    return fmt::format("; {} puts {:.0f}% of its weight on the {} position", where, 100 * best,
-                       task == ToyTask::copy ? "same" : "mirrored");
+    return fmt::format("{} puts {:.0f}% of its weight on keys holding the digit to output", where, 100 * best);
 }
 
 // Heatmaps of every layer and head of `model` on the first held-out sequence.
@@ -46,15 +44,19 @@ std::string draw_attention(SequenceTransformer& model, ToyTask task, const ToyRe
     const std::span<const std::int32_t> first(r.test.x.data<std::int32_t>(), static_cast<std::size_t>(length));
     const Tensor x = ids(first, {1, length});
     const std::vector<Tensor> maps = model.attention_maps(x);
-    std::vector<std::string> labels;
-    for (char c : digits_of(x, 0)) labels.emplace_back(1, c);
+    const std::string input = digits_of(x, 0), answer = digits_of(r.test.y, 0);
+    std::vector<std::string> keys, queries;  // a query row is labelled "input digit→digit to output"
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        keys.emplace_back(1, input[i]);
+        queries.push_back(fmt::format("{}→{}", input[i], answer[i]));
+    }
     const HeatmapOptions options{
-        .title = fmt::format("{}: attention on held-out {} (model answer {})", task_name(task), digits_of(x, 0),
+        .title = fmt::format("{}: attention on held-out {} (answer {}, model {})", task_name(task), input, answer,
                              digits_of(r.predictions, 0)),
         .layer_names = {"layer 0", "layer 1"}};
     const std::string path = fmt::format("out/demo_{}_attention.svg", task_name(task));
-    svg::save_file(path, attention_svg(maps, labels, labels, options));
-    return path + clearest_head(task, maps);
+    svg::save_file(path, attention_svg(maps, queries, keys, options));
+    return fmt::format("{} ({})", path, clearest_head(maps, input, answer));
 }
 
 }  // namespace

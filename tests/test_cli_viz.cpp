@@ -196,10 +196,16 @@ TEST_CASE("cli plot: one polyline point per metrics row, validation points where
     CHECK(points("val-loss") == 2);
     CHECK(texts(with_class(svg, "title")) == std::vector<std::string>{"run &lt;1&gt;"});
 
-    std::ofstream(dir / "zero.jsonl") << R"({"step":0,"loss":1})" << "\n";
-    expect_error(run_cli({"plot", (dir / "zero.jsonl").string(), "--out", (dir / "z.svg").string(),
+    // as `tapegrad train` logs them, from step 0: a log axis shows steps done
+    std::ofstream(dir / "zero.jsonl") << R"({"step":0,"loss":1})" << "\n" << R"({"step":9,"loss":0.5})" << "\n";
+    expect_ok(run_cli({"plot", (dir / "zero.jsonl").string(), "--out", (dir / "z.svg").string(), "--log-step"}));
+    const std::vector<XmlElement> zero = parse_svg_file(dir / "z.svg");
+    CHECK(texts(with_class(zero, "axis-label")).front() == "steps done (step + 1), log scale");
+    CHECK(texts(with_class(zero, "tick-label")).front() == "1");
+    std::ofstream(dir / "negative.jsonl") << R"({"step":-1,"loss":1})" << "\n";
+    expect_error(run_cli({"plot", (dir / "negative.jsonl").string(), "--out", (dir / "n.svg").string(),
                           "--log-step"}),
-                 {"step 0", "logarithmic"});
+                 {"logarithmic"});
     std::ofstream(dir / "bad.jsonl") << R"({"step":1})" << "\n";
     expect_error(run_cli({"plot", (dir / "bad.jsonl").string(), "--out", (dir / "b.svg").string()}),
                  {"bad.jsonl: line 1", "loss"});

@@ -7,6 +7,7 @@
 #include "core/atomic_file.hpp"
 #include "core/json_strict.hpp"
 #include "core/safetensors.hpp"
+#include "train/generator_states.hpp"
 #include "train/pretrained.hpp"
 
 namespace tapegrad {
@@ -18,22 +19,13 @@ using json = nlohmann::json;
 constexpr const char* trainer_file = "trainer.json";
 constexpr const char* optimizer_file = "optimizer.safetensors";
 
-void restore_generator(const json& value, Generator& gen, std::string_view file, std::string_view name) {
-    try {
-        gen.set_state_hex(value.is_string() ? value.get<std::string>() : "", fmt::format("generator '{}'", name));
-    } catch (const ValueError& e) {
-        throw_io_error(file, e.what());
-    }
-}
-
 std::string trainer_json(Gpt& model, const Optimizer& optimizer, const TrainerState& state) {
     json run = json::parse(state.run_json);
     if (!run.is_object()) throw ValueError("save_checkpoint: run settings must be a JSON object");
     const json j = {{"format", 1},
                     {"step", state.step},
                     {"optimizer", optimizer.name()},
-                    {"generators", model.generator_states()},
-                    {"global_generator", global_generator().state_hex()},
+                    {"generators", training_generator_states(model)},
                     {"run", run}};
     return j.dump(2) + "\n";
 }
@@ -44,7 +36,7 @@ json read_trainer_json(const fs::path& path) {
                                      {.file = path.string(), .what = "trainer state", .max_depth = 8});
     if (!j.is_object() || !j.contains("step") || !j["step"].is_number_unsigned() || !j.contains("optimizer") ||
         !j["optimizer"].is_string() || !j.contains("generators") || !j["generators"].is_object() ||
-        !j.contains("run") || !j["run"].is_object() || !j.contains("global_generator"))
+        !j.contains("run") || !j["run"].is_object())
         throw_io_error(path.string(), "not a tapegrad trainer state (step, optimizer, generators, run expected)");
     return j;
 }
@@ -77,12 +69,7 @@ TrainerState load_training_state(const fs::path& dir, Gpt& model, Optimizer& opt
         throw ValueError(fmt::format("resume: {} was trained with {}, not {}", dir.string(),
                                      j["optimizer"].get<std::string>(), optimizer.name()));
     optimizer.load_state_dict(load_safetensors(dir / optimizer_file).tensors);
-    try {
-        model.load_generator_states(j["generators"].get<std::map<std::string, std::string>>());
-    } catch (const json::exception&) {
-        throw_io_error(path.string(), "generators must map names to 64-hex-digit states");
-    }
-    restore_generator(j["global_generator"], global_generator(), path.string(), "global");
+    load_training_generator_states(model, j["generators"], path.string());
     return {.step = j["step"].get<std::int64_t>(), .run_json = j["run"].dump()};
 }
 

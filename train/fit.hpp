@@ -6,8 +6,8 @@
 // Steps are numbered from 0; data and callbacks see the step index, so `initial_step` resumes a
 // run exactly. Validation runs every `validation_every` steps and after the last step (the one
 // ending the run or crossing the time limit); not after a step whose loss or gradient norm is
-// NaN or Inf (StepLogs::finite). A
-// callback's stop request ends the run after the current step, without another validation.
+// NaN or Inf (StepLogs::finite). A callback's stop request ends the run after the current step,
+// without another validation.
 //   Sequential model{layers::input(3), layers::dense(16, "tanh"), layers::dense(1)};
 //   Adam optimizer(model.parameters(), {.lr = 1e-2});
 //   TensorDataset data(x, y, {.shuffle = true});
@@ -17,7 +17,6 @@
 // The hand-written loop stays supported: fit uses only public calls (docs/training.md).
 #pragma once
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>

@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "core/json_strict.hpp"
 #include "core/safetensors.hpp"
+#include "train/generator_states.hpp"
 
 namespace tapegrad {
 namespace fs = std::filesystem;
@@ -25,42 +26,9 @@ constexpr const char* optimizer_file = "optimizer.safetensors";
 constexpr const char* state_file = "fit_state.json";
 constexpr std::string_view dir_prefix = "step-";
 
-// A generator's 256-bit state as 64 hex digits: exact, where a JSON number holds only 53 bits.
-std::string hex_state(const Generator& gen) {
-    const auto s = gen.state();
-    return fmt::format("{:016x}{:016x}{:016x}{:016x}", s[0], s[1], s[2], s[3]);
-}
-
-// Reads what hex_state wrote; a missing entry (null) is an error naming the generator.
-void set_hex_state(Generator& gen, const json& value, const std::string& file,
-                   const std::string& name) {
-    const std::string text = value.is_string() ? value.get<std::string>() : "";
-    std::array<std::uint64_t, 4> s{};
-    bool ok = text.size() == 64;
-    for (std::size_t i = 0; ok && i < 4; ++i) {
-        const char* end = text.data() + 16 * (i + 1);
-        const auto [stop, error] = std::from_chars(text.data() + 16 * i, end, s[i], 16);
-        ok = error == std::errc() && stop == end;
-    }
-    if (!ok || s == std::array<std::uint64_t, 4>{})
-        throw_io_error(
-            file, fmt::format("generator '{}': expected 64 hex digits of a nonzero state", name));
-    gen.set_state(s);
-}
-
-// The generators a checkpoint covers: the model's by name, and the global one as "(global)".
-std::map<std::string, Generator*> checkpoint_generators(Module& model) {
-    const auto named = model.named_generators();
-    std::map<std::string, Generator*> out(named.begin(), named.end());
-    out.emplace("(global)", &global_generator());
-    return out;
-}
-
 std::string fit_state_json(Module& model, const Optimizer& optimizer, std::int64_t step) {
-    json generators = json::object();
-    for (const auto& [name, gen] : checkpoint_generators(model)) generators[name] = hex_state(*gen);
-    const json j = {
-        {"format", 1}, {"step", step}, {"optimizer", optimizer.name()}, {"generators", generators}};
+    const json j = {{"format", 1}, {"step", step}, {"optimizer", optimizer.name()},
+                    {"generators", training_generator_states(model)}};
     return j.dump(2) + "\n";
 }
 
@@ -73,15 +41,6 @@ json read_fit_state(const fs::path& path) {
                     j.value("generators", json()).is_object();
     if (!ok) throw_io_error(path.string(), "expected a fit state: step, optimizer, generators");
     return j;
-}
-
-void restore_generators(const json& saved, Module& model, const std::string& file) {
-    const std::map<std::string, Generator*> generators = checkpoint_generators(model);
-    if (saved.size() != generators.size())
-        throw ValueError(fmt::format("load_module_checkpoint: {} has {} generator states for {}",
-                                     file, saved.size(), generators.size()));
-    for (const auto& [name, gen] : generators)
-        set_hex_state(*gen, saved.value(name, json()), file, name);
 }
 
 // N for a directory named step-N (digits only), else nothing.
@@ -174,7 +133,7 @@ std::int64_t load_module_checkpoint(const fs::path& dir, Module& model, Optimize
     model.load_state_dict(load_safetensors(dir / model_file).tensors);
     if (optimizer) {
         optimizer->load_state_dict(load_safetensors(dir / optimizer_file).tensors);
-        restore_generators(j["generators"], model, state_path.string());
+        load_training_generator_states(model, j["generators"], state_path.string());
     }
     return j["step"].get<std::int64_t>();
 }

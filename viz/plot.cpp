@@ -51,7 +51,7 @@ Frame make_frame(const std::vector<MetricsPoint>& points, const PlotOptions& opt
 }
 
 // Grid lines, tick labels and the axis names.
-void draw_axes(svg::Document& doc, const Frame& f) {
+void draw_axes(svg::Document& doc, const Frame& f, std::string_view step_label) {
     svg::Element& g = doc.add(svg::group("axes"));
     const double bottom = f.top + f.height, right = f.left + f.width;
     for (double t : f.x.ticks()) {
@@ -67,7 +67,7 @@ void draw_axes(svg::Document& doc, const Frame& f) {
         g.add(svg::text(f.left - 8, y + 4, f.y.label(t), 11, "end")).attr("class", "tick-label");
     }
     g.add(svg::rect(f.left, f.top, f.width, f.height, "none")).attr("stroke", "#333");
-    g.add(svg::text(f.left + f.width / 2, bottom + 40, "step", 13, "middle"))
+    g.add(svg::text(f.left + f.width / 2, bottom + 40, step_label, 13, "middle"))
         .attr("class", "axis-label");
     const double ly = f.top + f.height / 2;
     g.add(svg::text(20, ly, "loss", 13, "middle"))
@@ -112,7 +112,7 @@ std::string loss_curve_svg(const std::vector<MetricsPoint>& points, const PlotOp
         doc.add(svg::text(opt.width / 2, 26, opt.title, 16, "middle"))
             .attr("font-weight", "bold")
             .attr("class", "title");
-    draw_axes(doc, f);
+    draw_axes(doc, f, opt.step_label);
     doc.add(svg::polyline(series(points, f, false), train_colour))
         .attr("class", "train-loss")
         .attr("stroke-width", 1.5)
