@@ -93,7 +93,7 @@ int run_mask(const MaskArgs& a) {
     fmt::print("combined mask, {0} queries × {0} keys:\n{1}{2}", a.length, mask_text(combined),
                explain_mask(parts));
     if (!a.svg.empty()) {
-        svg::save_file(a.svg, mask_svg(combined, {}, {}, {.title = "combined attention mask"}));
+        svg::save_file(a.svg, mask_svg(combined, {}, {}, {.title = fmt::format("combined mask, T = {}", a.length)}));
         fmt::print("wrote {}\n", a.svg);
     }
     return 0;

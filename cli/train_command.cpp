@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/run_settings.hpp"
 #include "cli/train_data.hpp"
+#include "autograd/anomaly.hpp"
 #include "core/error.hpp"
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"
@@ -26,6 +28,7 @@ struct TrainArgs {
     std::int64_t stop_at = 0;  // 0: run to --steps
     double time_limit = 0.0;
     bool quiet = false;
+    bool detect_anomaly = false;
 };
 
 std::unique_ptr<Optimizer> make_optimizer(const Gpt& model, const RunSettings& r) {
@@ -73,6 +76,7 @@ LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
 }
 
 int run_train(TrainArgs& a) {
+    set_detect_anomaly(a.detect_anomaly);
     PretrainedGpt pre = make_model(a);
     TrainData data = load_train_data(a.data, pre.tokenizer, a.run.val_fraction);
     manual_seed(a.run.seed);
@@ -92,20 +96,28 @@ int run_train(TrainArgs& a) {
         throw ValueError(fmt::format("resume: the checkpoint is at step {}, --steps {} leaves nothing to do",
                                      first_step, a.run.steps));
     const CharTokenizer* tokenizer = data.tokenizer ? &*data.tokenizer : nullptr;
+    std::optional<std::int64_t> saved_step;  // of the newest checkpoint written by this run
     const auto save = [&](std::int64_t steps_done) {
         if (a.save.empty()) return;
         save_checkpoint(a.save, model, tokenizer, *optimizer, {.step = steps_done, .run_json = to_json(a.run)});
+        saved_step = steps_done;
     };
     if (!a.quiet)
         fmt::print("tapegrad train: {} layers, {} heads, width {}, context {}, vocabulary {}, {} parameters; "
                    "steps {}..{}, batch {}\n", model.config().n_layer, model.config().n_head,
                    model.config().n_embd, a.run.block_size, model.config().vocab_size, model.parameter_count(),
                    first_step, a.run.steps, a.run.batch);
-    const LmTrainResult r = train_language_model(
-        model, *optimizer, data.train, data.val, train_options(a, first_step), [&](std::int64_t step, double) {
-            if (a.save_every > 0 && (step + 1) % a.save_every == 0) save(step + 1);
-            return step + 1 != a.stop_at;
-        });
+    LmTrainResult r;
+    try {
+        r = train_language_model(model, *optimizer, data.train, data.val, train_options(a, first_step),
+                                 [&](std::int64_t step, double) {
+                                     if (a.save_every > 0 && (step + 1) % a.save_every == 0) save(step + 1);
+                                     return step + 1 != a.stop_at;
+                                 });
+    } catch (const Error& e) {  // a diverged run: say where the last good state is
+        if (!saved_step) throw;
+        throw ValueError(fmt::format("{}; the last good checkpoint, step {}, is in {}", e.what(), *saved_step, a.save));
+    }
     save(first_step + r.steps);
     fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, validation loss {:.4f}{}\n", first_step,
                first_step + r.steps, r.seconds, r.last_loss, r.val_loss,
@@ -138,6 +150,8 @@ Command add_train_command(CLI::App& parent) {
     c->add_option("--metrics", a->metrics, "append metrics as JSON lines to this file");
     c->add_option("--time-limit", a->time_limit, "stop after this many seconds")->check(CLI::NonNegativeNumber);
     c->add_flag("--quiet", a->quiet, "no progress bar or validation lines");
+    c->add_flag("--detect-anomaly", a->detect_anomaly,
+                "check every op's output and gradient for NaN/Inf and name the first op that makes one (slower)");
     return {c, [a, c] {
                 if (!a->resume.empty()) merge_saved_settings(*c, a->run, read_trainer_state(a->resume).run_json);
                 return run_train(*a);

@@ -189,20 +189,20 @@ std::string explain_mask(const MaskParts& p) {
         "key_padding_mask are the opposite, true = blocked: invert them (invert_mask).\n";
     out += fmt::format("rows: queries 0..{}, columns: keys 0..{}; shown: {}\n", p.tq - 1, p.tv - 1,
                        parts.empty() ? "no mask" : fmt::format("{}", fmt::join(parts, " ∧ ")));
-    out += "query rows whose keys are all masked:\n  MultiHeadAttention, transformer blocks: ";
-    out += mha_rows.empty() ? "none\n"
-                            : queries(mha_rows) + ": weights 0, output = attention_output.bias\n";
-    out += "  Attention, AdditiveAttention (the query mask is not in their softmax): ";
-    out += keras_rows.empty()
-               ? "none"
-               : fmt::format("{}: uniform weights 1/{} over all keys, masked ones included, "
-                             "output = the mean of the values",
-                             queries(keras_rows), p.tv);
+    out += "query rows whose keys are all masked, per layer:\n  MultiHeadAttention, transformer blocks: ";
+    out += mha_rows.empty()
+               ? "none\n"
+               : queries(mha_rows) + "\n    -> weights 0, output = attention_output.bias\n";
+    out += "  Attention, AdditiveAttention (their softmax leaves the query mask out): ";
+    out += keras_rows.empty() ? "none\n"
+                              : fmt::format("{}\n    -> uniform weights 1/{} over all keys, masked "
+                                            "ones included; output = the mean of the values\n",
+                                            queries(keras_rows), p.tv);
     std::vector<std::int64_t> padding;
     for (std::int64_t i = 0; p.query_mask.defined() && i < p.tq; ++i)
         if (!p.query_mask.data<std::uint8_t>()[i]) padding.push_back(i);
-    if (!padding.empty()) out += fmt::format("; padding {} output 0", queries(padding));
-    out += "\n  Gpt (causal mask only): never, query 0 always sees key 0\n";
+    if (!padding.empty()) out += fmt::format("    -> padding {}: output 0\n", queries(padding));
+    out += "  Gpt (causal mask only): never, query 0 always sees key 0\n";
     return out;
 }
 

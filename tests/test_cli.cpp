@@ -125,3 +125,19 @@ TEST_CASE("cli: resume and init refuse what would silently change the run") {
                  {"one batch needs", "--batch"});
     expect_error(run_cli({"train", "--data", data.string(), "--n-embd", "16", "--n-head", "3"}), {"divisible"});
 }
+
+TEST_CASE("cli: a diverging run stops with a clear message and keeps the last good checkpoint") {
+    const fs::path dir = test::scratch_dir("cli_nan");
+    const fs::path data = write_text(dir);
+    const std::vector<std::string> diverging{
+        "train", "--data", data.string(), "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16",
+        "--batch", "4", "--steps", "10", "--optimizer", "sgd", "--lr", "1e30", "--momentum", "0", "--grad-clip", "0"};
+    const fs::path ckpt = dir / "ckpt";
+    expect_error(run_cli(with(diverging, {"--save", ckpt.string(), "--save-every", "1", "--quiet"})),
+                 {"the loss became", "at step 1", "the last good checkpoint, step 1, is in"});
+    const test::CliResult info = run_cli({"info", ckpt.string()});
+    expect_ok(info);
+    CHECK(info.output.find("training checkpoint at step 1") != std::string::npos);
+    expect_error(run_cli(with(diverging, {"--quiet", "--detect-anomaly"})),
+                 {"anomaly:", "produced", "in forward"});
+}

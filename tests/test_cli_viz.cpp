@@ -226,9 +226,10 @@ TEST_CASE("cli mask: causal and padding combined, as a grid with its legend and 
     CHECK(r.output.rfind(grid, 0) == 0);
     for (const char* part : {"■ = 1 = true: may attend;", "nn.MultiheadAttention",
                              "shown: query padding ∧ key padding ∧ causal",
-                             "query 3: weights 0, output = attention_output.bias",
-                             "Attention, AdditiveAttention (the query mask is not in their softmax): "
-                             "none; padding query 3 output 0"})
+                             "MultiHeadAttention, transformer blocks: query 3\n"
+                             "    -> weights 0, output = attention_output.bias\n",
+                             "Attention, AdditiveAttention (their softmax leaves the query mask out): "
+                             "none\n    -> padding query 3: output 0\n"})
         CHECK_MESSAGE(r.output.find(part) != std::string::npos, part);
     CHECK(with_class(parse_svg_file(dir / "mask.svg"), "cell").size() == 16);
 
@@ -275,10 +276,10 @@ TEST_CASE("masks: a row without keys gets zero weights in MultiHeadAttention, un
     const MaskParts parts{.tq = 3, .tv = 3, .value_mask = keys.view_as_shape({3}),
                           .attention_mask = none_for_row_1, .causal = true};
     const std::string text = explain_mask(parts);  // row 1 keeps key 0 or 1 only causally, both cut
-    CHECK(text.find("MultiHeadAttention, transformer blocks: query 1: weights 0, output = "
+    CHECK(text.find("MultiHeadAttention, transformer blocks: query 1\n    -> weights 0, output = "
                     "attention_output.bias") != std::string::npos);
-    CHECK(text.find("AdditiveAttention (the query mask is not in their softmax): query 1: uniform "
-                    "weights 1/3 over all keys") != std::string::npos);
+    CHECK(text.find("AdditiveAttention (their softmax leaves the query mask out): query 1\n    -> "
+                    "uniform weights 1/3 over all keys") != std::string::npos);
     const AttentionCall call{.value_mask = keys, .attention_mask = none_for_row_1, .use_causal_mask = true,
                              .return_attention_scores = true};
 

@@ -146,7 +146,12 @@ std::string render(const Picture& p, const HeatmapOptions& opt) {
     const auto rows = static_cast<double>(p.rows.size());
     const double grids_w = cols * layout.block_width(p.tk) + (cols - 1) * layout.gap;
     const double grids_h = rows * layout.block_height(p.tq) + (rows - 1) * layout.gap;
-    const double width = layout.margin * 2 + grids_w + layout.gap + layout.legend_width;
+    const char* what = p.scale.mask ? "colour: may attend or masked" : "colour: attention weight";
+    const std::string header = fmt::format("rows: queries · columns: keys · {}", what);
+    // wide enough for the title and the header line too, which small grids would clip
+    const double text_w = std::max(svg::text_width(opt.title, 16), svg::text_width(header, 11));
+    const double width = layout.margin * 2 +
+                         std::max(grids_w + layout.gap + layout.legend_width, text_w);
     const double height =
         layout.margin * 2 + layout.header + std::max(grids_h, viz::legend_height + 40);
     svg::Document doc(width, height);
@@ -157,10 +162,7 @@ std::string render(const Picture& p, const HeatmapOptions& opt) {
             .attr("class", "title");
         y += 26;
     }
-    const char* what = p.scale.mask ? "colour: may attend or masked" : "colour: attention weight";
-    doc.add(svg::text(layout.margin, y + 12,
-                      fmt::format("rows: queries · columns: keys · {}", what), 11))
-        .attr("fill", "#555");
+    doc.add(svg::text(layout.margin, y + 12, header, 11)).attr("fill", "#555");
     y += 20;
     for (std::size_t r = 0; r < p.rows.size(); ++r)
         for (std::size_t c = 0; c < p.rows[r].size(); ++c)
