@@ -38,18 +38,20 @@ std::vector<std::int32_t> read_ids(const std::string& prompt) {
         std::int32_t id = -1;
         const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), id);
         if (ec != std::errc() || end != word.data() + word.size() || id < 0)
-            throw ValueError(fmt::format("--prompt: '{}' is not a token id (this model has no "
-                                         "character vocabulary, so the prompt is a list of ids)",
-                                         word));
+            throw ValueError(
+                fmt::format("--prompt: '{}' is not a token id (this model has no "
+                            "character vocabulary, so the prompt is a list of ids)",
+                            word));
         ids.push_back(id);
     }
     return ids;
 }
 
 // The prompt's ids and one label per token.
-std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(const PretrainedGpt& pre,
-                                                                         const std::string& prompt) {
-    std::vector<std::int32_t> ids = pre.tokenizer ? pre.tokenizer->encode(prompt) : read_ids(prompt);
+std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(
+    const PretrainedGpt& pre, const std::string& prompt) {
+    std::vector<std::int32_t> ids =
+        pre.tokenizer ? pre.tokenizer->encode(prompt) : read_ids(prompt);
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < ids.size(); ++i)
         labels.push_back(pre.tokenizer ? visible(prompt[i]) : std::to_string(ids[i]));
@@ -58,8 +60,8 @@ std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(const P
 
 void expect_index(const char* option, std::int64_t value, std::int64_t count, const char* what) {
     if (value < -1 || value >= count)
-        throw ValueError(fmt::format("{} {}: the model has {} {} (0..{})", option, value, count, what,
-                                     count - 1));
+        throw ValueError(fmt::format("{} {}: the model has {} {} (0..{})", option, value, count,
+                                     what, count - 1));
 }
 
 int run_attention(const AttentionArgs& a) {
@@ -70,8 +72,10 @@ int run_attention(const AttentionArgs& a) {
     auto [ids, labels] = tokens_of(pre, a.prompt);
     const auto T = static_cast<std::int64_t>(ids.size());
     if (T == 0 || T > c.n_positions)
-        throw ValueError(fmt::format("--prompt: {} tokens, the model reads 1 to {}", T, c.n_positions));
-    std::vector<Tensor> maps = pre.model->attention_maps(tapegrad::ids(ids, {1, T}));  // [1,H,T,T] each
+        throw ValueError(
+            fmt::format("--prompt: {} tokens, the model reads 1 to {}", T, c.n_positions));
+    std::vector<Tensor> maps =
+        pre.model->attention_maps(tapegrad::ids(ids, {1, T}));  // [1,H,T,T] each
     std::string shown_prompt;
     for (const std::string& l : labels)  // ids are separated by spaces, characters are not
         shown_prompt += (pre.tokenizer || shown_prompt.empty() ? "" : " ") + l;
@@ -95,9 +99,13 @@ int run_attention(const AttentionArgs& a) {
 
 Command add_attention_command(CLI::App& parent) {
     auto a = std::make_shared<AttentionArgs>();
-    CLI::App* c = parent.add_subcommand("attention", "draw where each head looks for a prompt (SVG heatmaps)");
-    c->add_option("--model", a->model, "model or checkpoint directory")->required()->check(CLI::ExistingDirectory);
-    c->add_option("--prompt", a->prompt, "text to read (token ids for a model without vocabulary)")->required();
+    CLI::App* c = parent.add_subcommand("attention",
+                                        "draw where each head looks for a prompt (SVG heatmaps)");
+    c->add_option("--model", a->model, "model or checkpoint directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    c->add_option("--prompt", a->prompt, "text to read (token ids for a model without vocabulary)")
+        ->required();
     c->add_option("--out", a->out, "SVG file to write")->required();
     c->add_option("--layer", a->layer, "draw only this layer (0-based)");
     c->add_option("--head", a->head, "draw only this head (0-based)");

@@ -2,7 +2,10 @@
 //   tapegrad train --data input.txt --steps 2000 --save out/model
 //   tapegrad sample --model out/model --prompt "ROMEO:" --tokens 200
 //   tapegrad info out/model
-//   tapegrad gradcheck
+//   tapegrad gradcheck [--model out/model]
+//   tapegrad attention --model out/model --prompt "ROMEO:" --out attention.svg
+//   tapegrad plot metrics.jsonl --out loss.svg
+//   tapegrad mask --length 6 --causal --padding "1 1 1 1 0 0"
 #include <fmt/format.h>
 
 #include <exception>

@@ -37,15 +37,20 @@ Tensor parse_padding(const std::string& text, std::int64_t length) {
         values.push_back(word == "1");
     }
     if (static_cast<std::int64_t>(values.size()) != length)
-        throw ValueError(fmt::format("--padding: {} entries for --length {}", values.size(), length));
+        throw ValueError(
+            fmt::format("--padding: {} entries for --length {}", values.size(), length));
     return mask(values, {length});
 }
 
 // One cell of a custom pattern at text[i]: 1 for "1", "x", "■"; 0 for "0", ".", "·"; -1 for
 // anything else. `used` gets the bytes read.
 int read_cell(std::string_view text, std::size_t i, std::size_t& used) {
-    for (const auto& [symbol, value] : {std::pair<std::string_view, int>{"■", 1}, {"·", 0}, {"1", 1},
-                                        {"x", 1}, {"0", 0}, {".", 0}})
+    for (const auto& [symbol, value] : {std::pair<std::string_view, int>{"■", 1},
+                                        {"·", 0},
+                                        {"1", 1},
+                                        {"x", 1},
+                                        {"0", 0},
+                                        {".", 0}})
         if (text.substr(i, symbol.size()) == symbol) {
             used = symbol.size();
             return value;
@@ -65,7 +70,8 @@ Tensor parse_custom(std::string text, std::int64_t length) {
     const auto end_row = [&] {
         if (in_row == 0) return;
         if (in_row != length)
-            throw ValueError(fmt::format("--custom: row {} has {} cells, --length is {}", rows, in_row, length));
+            throw ValueError(
+                fmt::format("--custom: row {} has {} cells, --length is {}", rows, in_row, length));
         ++rows, in_row = 0;
     };
     for (std::size_t i = 0, used = 1; i < text.size(); i += used) {
@@ -74,8 +80,10 @@ Tensor parse_custom(std::string text, std::int64_t length) {
         if (std::string_view(" ,\t\r\n/;").find(text[i]) != std::string_view::npos) continue;
         const int cell = read_cell(text, i, used);
         if (cell < 0)
-            throw ValueError(fmt::format("--custom: '{}' in row {} is not a cell (1, x, ■ may attend; 0, ., · "
-                                         "masked)", text[i], rows));
+            throw ValueError(
+                fmt::format("--custom: '{}' in row {} is not a cell (1, x, ■ may attend; 0, ., · "
+                            "masked)",
+                            text[i], rows));
         values.push_back(static_cast<std::uint8_t>(cell));
         ++in_row;
     }
@@ -87,13 +95,15 @@ Tensor parse_custom(std::string text, std::int64_t length) {
 
 int run_mask(const MaskArgs& a) {
     MaskParts parts{.tq = a.length, .tv = a.length, .causal = a.causal};
-    if (!a.padding.empty()) parts.query_mask = parts.value_mask = parse_padding(a.padding, a.length);
+    if (!a.padding.empty())
+        parts.query_mask = parts.value_mask = parse_padding(a.padding, a.length);
     if (!a.custom.empty()) parts.attention_mask = parse_custom(a.custom, a.length);
     const Tensor combined = combine_masks(parts);
     fmt::print("combined mask, {0} queries × {0} keys:\n{1}{2}", a.length, mask_text(combined),
                explain_mask(parts));
     if (!a.svg.empty()) {
-        svg::save_file(a.svg, mask_svg(combined, {}, {}, {.title = fmt::format("combined mask, T = {}", a.length)}));
+        svg::save_file(a.svg, mask_svg(combined, {}, {},
+                                       {.title = fmt::format("combined mask, T = {}", a.length)}));
         fmt::print("wrote {}\n", a.svg);
     }
     return 0;
@@ -103,13 +113,18 @@ int run_mask(const MaskArgs& a) {
 
 Command add_mask_command(CLI::App& parent) {
     auto a = std::make_shared<MaskArgs>();
-    CLI::App* c = parent.add_subcommand("mask", "show the combined attention mask (padding ∧ causal ∧ custom)");
-    c->add_option("--length", a->length, "sequence length T (queries and keys)")->required()->check(CLI::Range(1, 512));
+    CLI::App* c = parent.add_subcommand(
+        "mask", "show the combined attention mask (padding ∧ causal ∧ custom)");
+    c->add_option("--length", a->length, "sequence length T (queries and keys)")
+        ->required()
+        ->check(CLI::Range(1, 512));
     c->add_flag("--causal", a->causal, "query i sees keys j <= i");
     c->add_option("--padding", a->padding,
-                  "padding mask of the sequence, e.g. \"1 1 1 0\" (1 = real token); masks padded queries and keys");
+                  "padding mask of the sequence, e.g. \"1 1 1 0\" (1 = real token); masks padded "
+                  "queries and keys");
     c->add_option("--custom", a->custom,
-                  "custom mask: a file or a pattern of T rows separated by '/', e.g. \"110/011/001\" (1 = may attend)");
+                  "custom mask: a file or a pattern of T rows separated by '/', e.g. "
+                  "\"110/011/001\" (1 = may attend)");
     c->add_option("--svg", a->svg, "also draw the mask into this SVG file");
     return {c, [a] { return run_mask(*a); }};
 }

@@ -25,8 +25,8 @@ int run_plot(const PlotArgs& a) {
         options.step_label = "steps done (step + 1), log scale";
     }
     svg::save_file(a.out, loss_curve_svg(points, options));
-    const auto validated =
-        std::count_if(points.begin(), points.end(), [](const MetricsPoint& p) { return p.val_loss.has_value(); });
+    const auto validated = std::count_if(
+        points.begin(), points.end(), [](const MetricsPoint& p) { return p.val_loss.has_value(); });
     fmt::print("wrote {}: {} rows, {} with a validation loss\n", a.out, points.size(), validated);
     return 0;
 }
@@ -37,7 +37,8 @@ Command add_plot_command(CLI::App& parent) {
     auto a = std::make_shared<PlotArgs>();
     CLI::App* c = parent.add_subcommand("plot", "draw the loss curves of a metrics file (SVG)");
     c->add_option("metrics", a->metrics, "metrics JSONL file written by tapegrad train --metrics")
-        ->required()->check(CLI::ExistingFile);
+        ->required()
+        ->check(CLI::ExistingFile);
     c->add_option("--out", a->out, "SVG file to write")->required();
     c->add_flag("--log-step", a->options.log_step, "logarithmic axis of steps done (step + 1)");
     c->add_option("--title", a->options.title, "title above the chart");

@@ -17,13 +17,15 @@ namespace {
 
 std::string digits_of(const Tensor& t, std::int64_t row) {
     std::string s;
-    for (std::int64_t i = 0; i < t.dim(1); ++i) s += static_cast<char>('0' + static_cast<int>(t.at({row, i})));
+    for (std::int64_t i = 0; i < t.dim(1); ++i)
+        s += static_cast<char>('0' + static_cast<int>(t.at({row, i})));
     return s;
 }
 
 // The head that puts most weight on keys holding the digit its query must output, as
 // "layer 0 head 3 puts 90% ..." (for reverse, keys at the mirrored position: the anti-diagonal).
-std::string clearest_head(const std::vector<Tensor>& maps, const std::string& input, const std::string& answer) {
+std::string clearest_head(const std::vector<Tensor>& maps, const std::string& input,
+                          const std::string& answer) {
     double best = -1;
     std::string where;
     for (std::size_t l = 0; l < maps.size(); ++l)
@@ -31,28 +33,32 @@ std::string clearest_head(const std::vector<Tensor>& maps, const std::string& in
             double share = 0;
             for (std::size_t i = 0; i < answer.size(); ++i)
                 for (std::size_t j = 0; j < input.size(); ++j)
-                    if (input[j] == answer[i]) share += maps[l].at({0, h, std::int64_t(i), std::int64_t(j)});
+                    if (input[j] == answer[i])
+                        share += maps[l].at({0, h, std::int64_t(i), std::int64_t(j)});
             share /= static_cast<double>(answer.size());
             if (share > best) best = share, where = fmt::format("layer {} head {}", l, h);
         }
-    return fmt::format("{} puts {:.0f}% of its weight on keys holding the digit to output", where, 100 * best);
+    return fmt::format("{} puts {:.0f}% of its weight on keys holding the digit to output", where,
+                       100 * best);
 }
 
 // Heatmaps of every layer and head of `model` on the first held-out sequence.
 std::string draw_attention(SequenceTransformer& model, ToyTask task, const ToyResult& r) {
     const std::int64_t length = r.test.x.dim(1);
-    const std::span<const std::int32_t> first(r.test.x.data<std::int32_t>(), static_cast<std::size_t>(length));
+    const std::span<const std::int32_t> first(r.test.x.data<std::int32_t>(),
+                                              static_cast<std::size_t>(length));
     const Tensor x = ids(first, {1, length});
     const std::vector<Tensor> maps = model.attention_maps(x);
     const std::string input = digits_of(x, 0), answer = digits_of(r.test.y, 0);
-    std::vector<std::string> keys, queries;  // a query row is labelled "input digit→digit to output"
+    std::vector<std::string> keys,
+        queries;  // a query row is labelled "input digit→digit to output"
     for (std::size_t i = 0; i < input.size(); ++i) {
         keys.emplace_back(1, input[i]);
         queries.push_back(fmt::format("{}→{}", input[i], answer[i]));
     }
     const HeatmapOptions options{
-        .title = fmt::format("{}: attention on held-out {} (answer {}, model {})", task_name(task), input, answer,
-                             digits_of(r.predictions, 0)),
+        .title = fmt::format("{}: attention on held-out {} (answer {}, model {})", task_name(task),
+                             input, answer, digits_of(r.predictions, 0)),
         .layer_names = {"layer 0", "layer 1"}};
     const std::string path = fmt::format("out/demo_{}_attention.svg", task_name(task));
     svg::save_file(path, attention_svg(maps, queries, keys, options));
@@ -62,15 +68,23 @@ std::string draw_attention(SequenceTransformer& model, ToyTask task, const ToyRe
 }  // namespace
 
 int main() {
-    fmt::print("tapegrad demo: a 2-layer transformer (4 heads, width 64) learns three digit-sequence tasks.\n"
-               "Accuracy is exact-sequence accuracy on 1000 held-out sequences of length 8.\n\n");
+    fmt::print(
+        "tapegrad demo: a 2-layer transformer (4 heads, width 64) learns three digit-sequence "
+        "tasks.\n"
+        "Accuracy is exact-sequence accuracy on 1000 held-out sequences of length 8.\n\n");
     bool all_passed = true;
     std::vector<std::string> pictures;
     for (ToyTask task : {ToyTask::copy, ToyTask::reverse, ToyTask::sort}) {
-        SequenceTransformer model({.vocab_size = 10, .classes = 10, .max_len = 8, .width = 64, .layers = 2, .heads = 4, .seed = 1});
+        SequenceTransformer model({.vocab_size = 10,
+                                   .classes = 10,
+                                   .max_len = 8,
+                                   .width = 64,
+                                   .layers = 2,
+                                   .heads = 4,
+                                   .seed = 1});
         const ToyResult r = train_toy_task(model, task, {.max_steps = 2500, .lr = 2e-3, .seed = 7});
-        fmt::print("{}: {:.1f}% of held-out sequences exactly right after {} steps ({:.1f} s)\n", task_name(task),
-                   100 * r.accuracy, r.steps, r.seconds);
+        fmt::print("{}: {:.1f}% of held-out sequences exactly right after {} steps ({:.1f} s)\n",
+                   task_name(task), 100 * r.accuracy, r.steps, r.seconds);
         for (std::int64_t row = 0; row < 3; ++row)
             fmt::print("    input {}  ->  model {}  (expected {})\n", digits_of(r.test.x, row),
                        digits_of(r.predictions, row), digits_of(r.test.y, row));
@@ -78,9 +92,12 @@ int main() {
         pictures.push_back(draw_attention(model, task, r));
         fmt::print("\n");
     }
-    fmt::print("attention heatmaps of the trained models on a held-out sequence (rows: queries, columns: keys):\n");
+    fmt::print(
+        "attention heatmaps of the trained models on a held-out sequence (rows: queries, columns: "
+        "keys):\n");
     for (const std::string& p : pictures) fmt::print("    {}\n", p);
-    fmt::print("{}\n", all_passed ? "RESULT: all three tasks reached >= 99% exact-sequence accuracy."
-                                  : "RESULT: some task stayed below 99% exact-sequence accuracy.");
+    fmt::print("{}\n", all_passed
+                           ? "RESULT: all three tasks reached >= 99% exact-sequence accuracy."
+                           : "RESULT: some task stayed below 99% exact-sequence accuracy.");
     return all_passed ? 0 : 1;
 }

@@ -52,7 +52,9 @@ int main() {
         std::system("dot -Tsvg out/mlp_tape.dot -o out/mlp_tape.svg") == 0)
         fmt::print("rendered with Graphviz: out/mlp_tape.svg\n");
     else
-        fmt::print("Graphviz is not installed: render with `dot -Tsvg out/mlp_tape.dot -o mlp_tape.svg`\n");
+        fmt::print(
+            "Graphviz is not installed: render with `dot -Tsvg out/mlp_tape.dot -o "
+            "mlp_tape.svg`\n");
     loss.backward();  // walks exactly the ops drawn: every parameter box gets a gradient
     for (const auto& [name, p] : model.named_parameters())
         fmt::print("  d loss / d {:<14} {}\n", name, p.grad().defined() ? "computed" : "missing");

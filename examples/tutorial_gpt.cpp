@@ -18,8 +18,12 @@ int main() {
     for (int i = 0; i < 40; ++i) text += "the cat sat on the mat. ";
     const CharTokenizer tokenizer = CharTokenizer::from_text(text);
     const TokenData data(tokenizer.encode(text));
-    Gpt model({.vocab_size = tokenizer.size(), .n_positions = 24, .n_embd = 32,
-               .n_layer = 2, .n_head = 2, .seed = 1});
+    Gpt model({.vocab_size = tokenizer.size(),
+               .n_positions = 24,
+               .n_embd = 32,
+               .n_layer = 2,
+               .n_head = 2,
+               .seed = 1});
     AdamW optimizer(model.parameters(), {.lr = 3e-3});
     for (std::int64_t step = 0; step <= 300; ++step) {
         const Batch b = data.batch(step, 8, 24);  // x, y: i32 [8,24], y = x shifted by one

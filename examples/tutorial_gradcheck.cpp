@@ -14,8 +14,8 @@ int main() {
     MultiHeadAttention mha(4, {.num_heads = 2, .key_dim = 3, .seed = 1});
     mha.to(f64);  // central differences need float64
     const Tensor x = uniform({2, 3, 4}, -1, 1, {.dtype = f64, .seed = 2, .requires_grad = true});
-    const GradcheckReport input = gradcheck(
-        [&](const std::vector<Tensor>& in) -> Tensor { return mha(in[0], in[0]); }, {x});
+    const GradcheckReport input =
+        gradcheck([&](const std::vector<Tensor>& in) -> Tensor { return mha(in[0], in[0]); }, {x});
     fmt::print("input x: {} ({} elements)\n", input.ok ? "ok" : input.message(), input.checked);
     const auto loss = [&] { return sum(mul(mha(x, x), x)); };  // any scalar of the output
     for (const ParameterCheck& c : gradcheck_parameters(mha, loss, {}))

@@ -16,14 +16,16 @@ int main() {
     MultiHeadAttention mha(8, {.num_heads = 2, .key_dim = 4, .seed = 2});
     const AttentionResult r = mha(x, x, x, {.return_attention_scores = true});
     fmt::print("output {}, weights {}\n", r.output.shape(), r.scores.shape());
-    for (const auto& [name, p] : mha.named_parameters()) fmt::print("  {:<24} {}\n", name, p.shape());
+    for (const auto& [name, p] : mha.named_parameters())
+        fmt::print("  {:<24} {}\n", name, p.shape());
     // [/tutorial:mha]
     // [tutorial:one_head]
     // Head h uses its own slice of each kernel: Q_h = x·Wq[:,h,:] + bq[h], K_h likewise.
     const StateDict w = mha.state_dict();
     const std::int64_t h = 1;
     const auto head = [&](const char* name) {  // x [1,5,8] -> [1,5,4] for head h
-        const Tensor kernel = reshape(slice(w.at(fmt::format("{}.kernel", name)), 1, h, h + 1), {8, 4});
+        const Tensor kernel =
+            reshape(slice(w.at(fmt::format("{}.kernel", name)), 1, h, h + 1), {8, 4});
         const Tensor bias = reshape(slice(w.at(fmt::format("{}.bias", name)), 0, h, h + 1), {4});
         return matmul(x, kernel) + bias;
     };

@@ -26,8 +26,7 @@ int main() {
     Attention self_attention({.use_scale = true});  // one parameter, "scale", starts at 1
     Adam optimizer(self_attention.parameters(), {.lr = 0.1});
     for (int step = 0; step <= 200; ++step) {
-        const AttentionResult r =
-            self_attention(x, x, Tensor(), {.return_attention_scores = true});
+        const AttentionResult r = self_attention(x, x, Tensor(), {.return_attention_scores = true});
         const Tensor loss = mse_loss(r.output, x);  // goal: each token keeps its own value
         if (step % 50 == 0)
             fmt::print("step {:>3}  scale {:6.3f}  loss {:.5f}  weight on itself {:.3f}\n", step,

@@ -194,7 +194,8 @@ std::vector<Tensor> Gpt::attention_maps(const Tensor& ids) {
     for (std::size_t i = 0; i < h_.size(); ++i) h_[i].attention().keep_attention_weights(true);
     (*this)(ids);
     std::vector<Tensor> maps;
-    for (std::size_t i = 0; i < h_.size(); ++i) maps.push_back(h_[i].attention().attention_weights());
+    for (std::size_t i = 0; i < h_.size(); ++i)
+        maps.push_back(h_[i].attention().attention_weights());
     return maps;
 }
 

@@ -157,8 +157,8 @@ void expect_mask_broadcasts(std::string_view layer, std::string_view name, const
 
 Tensor combine_masks(const MaskParts& p, bool with_query_mask) {
     if (p.tq < 1 || p.tv < 1)
-        throw ValueError(fmt::format("combine_masks: lengths must be positive (Tq {}, Tv {})",
-                                     p.tq, p.tv));
+        throw ValueError(
+            fmt::format("combine_masks: lengths must be positive (Tq {}, Tv {})", p.tq, p.tv));
     if (p.query_mask.defined())
         expect_mask("combine_masks", "query_mask", p.query_mask, "[Tq]", {p.tq});
     if (p.value_mask.defined())
@@ -189,15 +189,19 @@ std::string explain_mask(const MaskParts& p) {
         "key_padding_mask are the opposite, true = blocked: invert them (invert_mask).\n";
     out += fmt::format("rows: queries 0..{}, columns: keys 0..{}; shown: {}\n", p.tq - 1, p.tv - 1,
                        parts.empty() ? "no mask" : fmt::format("{}", fmt::join(parts, " ∧ ")));
-    out += "query rows whose keys are all masked, per layer:\n  MultiHeadAttention, transformer blocks: ";
+    out += "query rows whose keys are all masked, per layer:\n";
+    out += "  MultiHeadAttention, transformer blocks: ";
     out += mha_rows.empty()
                ? "none\n"
                : queries(mha_rows) + "\n    -> weights 0, output = attention_output.bias\n";
     out += "  Attention, AdditiveAttention (their softmax leaves the query mask out): ";
-    out += keras_rows.empty() ? "none\n"
-                              : fmt::format("{}\n    -> uniform weights 1/{} over all keys, masked "
-                                            "ones included; output = the mean of the values\n",
-                                            queries(keras_rows), p.tv);
+    if (keras_rows.empty())
+        out += "none\n";
+    else
+        out += fmt::format(
+            "{}\n    -> uniform weights 1/{} over all keys, masked ones included; "
+            "output = the mean of the values\n",
+            queries(keras_rows), p.tv);
     std::vector<std::int64_t> padding;
     for (std::int64_t i = 0; p.query_mask.defined() && i < p.tq; ++i)
         if (!p.query_mask.data<std::uint8_t>()[i]) padding.push_back(i);

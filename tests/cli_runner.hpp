@@ -22,7 +22,10 @@ inline std::string shell_quote(const std::string& s) {
 
 inline CliResult run_cli(const std::vector<std::string>& args) {
     std::string command = shell_quote(TAPEGRAD_CLI);
-    for (const std::string& a : args) command += " " + shell_quote(a);
+    for (const std::string& a : args) {
+        command += ' ';
+        command += shell_quote(a);
+    }
     command += " 2>&1";
     CliResult result;
     FILE* pipe = ::popen(command.c_str(), "r");

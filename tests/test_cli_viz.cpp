@@ -54,7 +54,8 @@ std::vector<XmlElement> parse_svg(const std::string& s) {
         const std::string tag = s.substr(lt, gt - lt + 1);
         std::smatch m;
         if (std::regex_match(tag, m, close_tag)) {
-            REQUIRE_MESSAGE((!open.empty() && elements[open.back()].tag == m[1]), "unbalanced ", tag);
+            REQUIRE_MESSAGE((!open.empty() && elements[open.back()].tag == m[1]), "unbalanced ",
+                            tag);
             open.pop_back();
         } else {
             REQUIRE_MESSAGE(std::regex_match(tag, m, open_tag), "malformed tag ", tag);
@@ -80,7 +81,8 @@ std::vector<XmlElement> parse_svg_file(const fs::path& path) {
     return parse_svg(std::string(std::istreambuf_iterator<char>(in), {}));
 }
 
-std::vector<const XmlElement*> with_class(const std::vector<XmlElement>& all, const std::string& css) {
+std::vector<const XmlElement*> with_class(const std::vector<XmlElement>& all,
+                                          const std::string& css) {
     std::vector<const XmlElement*> out;
     for (const XmlElement& e : all)
         if (e.attribute("class") == css) out.push_back(&e);
@@ -93,22 +95,30 @@ std::vector<std::string> texts(const std::vector<const XmlElement*>& elements) {
     return out;
 }
 
-void expect_ok(const test::CliResult& r) {
+// A run that must succeed; its output is shown when it does not.
+std::string succeeded(const test::CliResult& r) {
     INFO(r.output);
     REQUIRE(r.status == 0);
+    return r.output;
 }
 
-void expect_error(const test::CliResult& r, const std::vector<std::string>& parts) {
+// A run that must end with an error exit (not a crash: run_cli gives -1 for a signal) naming each
+// of `parts`.
+void fails_naming(const test::CliResult& r, std::initializer_list<std::string_view> parts) {
     INFO(r.output);
-    CHECK(r.status > 0);  // an error exit, not a crash
-    for (const std::string& p : parts) CHECK_MESSAGE(r.output.find(p) != std::string::npos, p);
+    CHECK(r.status > 0);
+    for (std::string_view p : parts) CHECK_MESSAGE(r.output.find(p) != std::string::npos, p);
 }
 
 // A 2-layer, 2-head character GPT saved as `tapegrad train` would save it.
 fs::path save_tiny_model(const fs::path& dir) {
     const CharTokenizer tokenizer = CharTokenizer::from_text("hello world\nfrom tapegrad");
-    Gpt model({.vocab_size = tokenizer.size(), .n_positions = 16, .n_embd = 16, .n_layer = 2,
-               .n_head = 2, .seed = 4});
+    Gpt model({.vocab_size = tokenizer.size(),
+               .n_positions = 16,
+               .n_embd = 16,
+               .n_layer = 2,
+               .n_head = 2,
+               .seed = 4});
     save_pretrained(dir / "model", model, &tokenizer);
     return dir / "model";
 }
@@ -120,7 +130,7 @@ TEST_CASE("cli attention: one cell per layer, head, query and key, labelled with
     const fs::path model = save_tiny_model(dir);
     const test::CliResult r = run_cli({"attention", "--model", model.string(), "--prompt",
                                        "he lo\nw", "--out", (dir / "pics/a.svg").string()});
-    expect_ok(r);
+    succeeded(r);
     CHECK(r.output.find("2 layer(s) × 2 head(s), 7 tokens") != std::string::npos);
     const std::vector<XmlElement> svg = parse_svg_file(dir / "pics/a.svg");
     CHECK(with_class(svg, "cell").size() == 2 * 2 * 7 * 7);
@@ -138,7 +148,7 @@ TEST_CASE("cli attention: one cell per layer, head, query and key, labelled with
         tooltip = tooltip || e.text.rfind("query 1 &apos;e&apos; → key 2 &apos;␣&apos;: 0", 0) == 0;
     CHECK(tooltip);
 
-    expect_ok(run_cli({"attention", "--model", model.string(), "--prompt", "world", "--out",
+    succeeded(run_cli({"attention", "--model", model.string(), "--prompt", "world", "--out",
                        (dir / "one.svg").string(), "--layer", "1", "--head", "0"}));
     const std::vector<XmlElement> one = parse_svg_file(dir / "one.svg");
     CHECK(with_class(one, "cell").size() == 5 * 5);
@@ -148,25 +158,30 @@ TEST_CASE("cli attention: one cell per layer, head, query and key, labelled with
 }
 
 TEST_CASE("cli attention: bad arguments exit nonzero with a message") {
+    const std::string help = succeeded(run_cli({"--help"}));
+    for (const char* command : {"attention", "plot", "mask"})
+        CHECK_MESSAGE(help.find(command) != std::string::npos, command);
     const fs::path dir = test::scratch_dir("cli_attention_errors");
     const fs::path model = save_tiny_model(dir);
     const std::string out = (dir / "x.svg").string();
-    expect_error(run_cli({"attention", "--model", model.string(), "--prompt", "hello", "--out", out,
+    fails_naming(run_cli({"attention", "--model", model.string(), "--prompt", "hello", "--out", out,
                           "--layer", "2"}),
                  {"--layer 2", "2 layers (0..1)"});
-    expect_error(run_cli({"attention", "--model", model.string(), "--prompt", "hello", "--out", out,
+    fails_naming(run_cli({"attention", "--model", model.string(), "--prompt", "hello", "--out", out,
                           "--head", "-2"}),
                  {"--head"});
-    expect_error(run_cli({"attention", "--model", model.string(), "--prompt", "hello?", "--out", out}),
-                 {"?"});
-    expect_error(run_cli({"attention", "--model", model.string(), "--prompt", std::string(17, 'h'),
+    fails_naming(
+        run_cli({"attention", "--model", model.string(), "--prompt", "hello?", "--out", out}),
+        {"?"});
+    fails_naming(run_cli({"attention", "--model", model.string(), "--prompt", std::string(17, 'h'),
                           "--out", out}),
                  {"--prompt: 17 tokens, the model reads 1 to 16"});
-    expect_error(run_cli({"attention", "--model", model.string(), "--prompt", "", "--out", out}),
+    fails_naming(run_cli({"attention", "--model", model.string(), "--prompt", "", "--out", out}),
                  {"--prompt: 0 tokens"});
-    expect_error(run_cli({"attention", "--model", model.string(), "--prompt", "hello"}), {"--out"});
-    expect_error(run_cli({"attention", "--model", (dir / "none").string(), "--prompt", "h", "--out", out}),
-                 {"none"});
+    fails_naming(run_cli({"attention", "--model", model.string(), "--prompt", "hello"}), {"--out"});
+    fails_naming(
+        run_cli({"attention", "--model", (dir / "none").string(), "--prompt", "h", "--out", out}),
+        {"none"});
     CHECK_FALSE(fs::exists(out));
 }
 
@@ -179,9 +194,10 @@ TEST_CASE("cli plot: one polyline point per metrics row, validation points where
                              step % 3 == 0 ? fmt::format(R"(,"val_loss":{})", 3.5 / step) : "")
               << "\n";
     }
-    const test::CliResult r = run_cli({"plot", (dir / "m.jsonl").string(), "--out",
-                                       (dir / "loss.svg").string(), "--log-step", "--title", "run <1>"});
-    expect_ok(r);
+    const test::CliResult r =
+        run_cli({"plot", (dir / "m.jsonl").string(), "--out", (dir / "loss.svg").string(),
+                 "--log-step", "--title", "run <1>"});
+    succeeded(r);
     CHECK(r.output.find("6 rows, 2 with a validation loss") != std::string::npos);
     const std::vector<XmlElement> svg = parse_svg_file(dir / "loss.svg");
     const auto points = [&](const char* css) {
@@ -197,90 +213,119 @@ TEST_CASE("cli plot: one polyline point per metrics row, validation points where
     CHECK(texts(with_class(svg, "title")) == std::vector<std::string>{"run &lt;1&gt;"});
 
     // as `tapegrad train` logs them, from step 0: a log axis shows steps done
-    std::ofstream(dir / "zero.jsonl") << R"({"step":0,"loss":1})" << "\n" << R"({"step":9,"loss":0.5})" << "\n";
-    expect_ok(run_cli({"plot", (dir / "zero.jsonl").string(), "--out", (dir / "z.svg").string(), "--log-step"}));
+    std::ofstream(dir / "zero.jsonl") << R"({"step":0,"loss":1})"
+                                      << "\n"
+                                      << R"({"step":9,"loss":0.5})"
+                                      << "\n";
+    succeeded(run_cli(
+        {"plot", (dir / "zero.jsonl").string(), "--out", (dir / "z.svg").string(), "--log-step"}));
     const std::vector<XmlElement> zero = parse_svg_file(dir / "z.svg");
     CHECK(texts(with_class(zero, "axis-label")).front() == "steps done (step + 1), log scale");
     CHECK(texts(with_class(zero, "tick-label")).front() == "1");
-    std::ofstream(dir / "negative.jsonl") << R"({"step":-1,"loss":1})" << "\n";
-    expect_error(run_cli({"plot", (dir / "negative.jsonl").string(), "--out", (dir / "n.svg").string(),
-                          "--log-step"}),
+    std::ofstream(dir / "negative.jsonl") << R"({"step":-1,"loss":1})"
+                                          << "\n";
+    fails_naming(run_cli({"plot", (dir / "negative.jsonl").string(), "--out",
+                          (dir / "n.svg").string(), "--log-step"}),
                  {"logarithmic"});
-    std::ofstream(dir / "bad.jsonl") << R"({"step":1})" << "\n";
-    expect_error(run_cli({"plot", (dir / "bad.jsonl").string(), "--out", (dir / "b.svg").string()}),
+    std::ofstream(dir / "bad.jsonl") << R"({"step":1})"
+                                     << "\n";
+    fails_naming(run_cli({"plot", (dir / "bad.jsonl").string(), "--out", (dir / "b.svg").string()}),
                  {"bad.jsonl: line 1", "loss"});
-    expect_error(run_cli({"plot", (dir / "missing.jsonl").string(), "--out", (dir / "b.svg").string()}),
-                 {"missing.jsonl"});
+    fails_naming(
+        run_cli({"plot", (dir / "missing.jsonl").string(), "--out", (dir / "b.svg").string()}),
+        {"missing.jsonl"});
 }
 
 TEST_CASE("cli mask: causal and padding combined, as a grid with its legend and row notes") {
     const fs::path dir = test::scratch_dir("cli_mask");
     const test::CliResult r = run_cli({"mask", "--length", "4", "--causal", "--padding", "1 1 1 0",
                                        "--svg", (dir / "mask.svg").string()});
-    expect_ok(r);
-    const std::string grid = "combined mask, 4 queries × 4 keys:\n"
-                             "■ · · ·\n"
-                             "■ ■ · ·\n"
-                             "■ ■ ■ ·\n"
-                             "· · · ·\n";
+    succeeded(r);
+    const std::string grid =
+        "combined mask, 4 queries × 4 keys:\n"
+        "■ · · ·\n"
+        "■ ■ · ·\n"
+        "■ ■ ■ ·\n"
+        "· · · ·\n";
     CHECK(r.output.rfind(grid, 0) == 0);
-    for (const char* part : {"■ = 1 = true: may attend;", "nn.MultiheadAttention",
-                             "shown: query padding ∧ key padding ∧ causal",
-                             "MultiHeadAttention, transformer blocks: query 3\n"
-                             "    -> weights 0, output = attention_output.bias\n",
-                             "Attention, AdditiveAttention (their softmax leaves the query mask out): "
-                             "none\n    -> padding query 3: output 0\n"})
+    for (const char* part :
+         {"■ = 1 = true: may attend;", "nn.MultiheadAttention",
+          "shown: query padding ∧ key padding ∧ causal",
+          "MultiHeadAttention, transformer blocks: query 3\n"
+          "    -> weights 0, output = attention_output.bias\n",
+          "Attention, AdditiveAttention (their softmax leaves the query mask out): "
+          "none\n    -> padding query 3: output 0\n"})
         CHECK_MESSAGE(r.output.find(part) != std::string::npos, part);
     CHECK(with_class(parse_svg_file(dir / "mask.svg"), "cell").size() == 16);
 
     std::ofstream(dir / "custom.txt") << "1 1 0\n0 1 1\n0 0 1\n";
-    for (const std::string& custom : {std::string("110/011/001"), (dir / "custom.txt").string(),
-                                     std::string("■■·;·■■;··■")}) {
+    for (const std::string& custom :
+         {std::string("110/011/001"), (dir / "custom.txt").string(), std::string("■■·;·■■;··■")}) {
         const test::CliResult c = run_cli({"mask", "--length", "3", "--custom", custom});
-        expect_ok(c);
+        succeeded(c);
         CHECK(c.output.find("■ ■ ·\n· ■ ■\n· · ■\n") != std::string::npos);
     }
 }
 
 TEST_CASE("cli mask: bad arguments exit nonzero with a message") {
-    expect_error(run_cli({"mask", "--length", "4", "--padding", "1 1"}), {"--padding: 2 entries for --length 4"});
-    expect_error(run_cli({"mask", "--length", "2", "--padding", "1 2"}), {"'2' is not 0 or 1"});
-    expect_error(run_cli({"mask", "--length", "2", "--custom", "1z/11"}), {"'z' in row 0"});
-    expect_error(run_cli({"mask", "--length", "2", "--custom", "11/1"}), {"row 1 has 1 cells, --length is 2"});
-    expect_error(run_cli({"mask", "--length", "3", "--custom", "111/111"}), {"--custom: 2 rows, --length is 3"});
-    expect_error(run_cli({"mask", "--length", "0"}), {"--length"});
-    expect_error(run_cli({"mask"}), {"--length"});
+    fails_naming(run_cli({"mask", "--length", "4", "--padding", "1 1"}),
+                 {"--padding: 2 entries for --length 4"});
+    fails_naming(run_cli({"mask", "--length", "2", "--padding", "1 2"}), {"'2' is not 0 or 1"});
+    fails_naming(run_cli({"mask", "--length", "2", "--custom", "1z/11"}), {"'z' in row 0"});
+    fails_naming(run_cli({"mask", "--length", "2", "--custom", "11/1"}),
+                 {"row 1 has 1 cells, --length is 2"});
+    fails_naming(run_cli({"mask", "--length", "3", "--custom", "111/111"}),
+                 {"--custom: 2 rows, --length is 3"});
+    fails_naming(run_cli({"mask", "--length", "0"}), {"--length"});
+    fails_naming(run_cli({"mask"}), {"--length"});
 }
 
 TEST_CASE("masks: combine_masks ANDs the parts, with or without the query mask") {
     const Tensor pad = mask(std::vector<std::uint8_t>{1, 0, 1}, {3});
-    const MaskParts parts{.tq = 3, .tv = 3, .query_mask = pad, .value_mask = pad,
-                          .attention_mask = mask(std::vector<std::uint8_t>{1, 1, 1, 1, 1, 1, 0, 1, 1}, {3, 3}),
-                          .causal = true};
+    const MaskParts parts{
+        .tq = 3,
+        .tv = 3,
+        .query_mask = pad,
+        .value_mask = pad,
+        .attention_mask = mask(std::vector<std::uint8_t>{1, 1, 1, 1, 1, 1, 0, 1, 1}, {3, 3}),
+        .causal = true};
     CHECK(mask_text(combine_masks(parts)) == "■ · ·\n· · ·\n· · ■\n");
     CHECK(mask_text(combine_masks(parts, false)) == "■ · ·\n■ · ·\n· · ■\n");
     CHECK(mask_text(combine_masks({.tq = 2, .tv = 3})) == "■ ■ ■\n■ ■ ■\n");
     CHECK(mask_text(invert_mask(combine_masks(parts))) == "· ■ ■\n■ ■ ■\n■ ■ ·\n");
-    check_throws_with<ShapeError>([&] { combine_masks({.tq = 2, .tv = 3, .value_mask = pad.view_as_shape({1, 3})}); },
-                                  {"combine_masks", "value_mask [1,3]", "shape differs from [Tv] ([1,3] vs [3])"});
-    check_throws_with<ValueError>([&] { combine_masks({.tq = 3, .tv = 3, .query_mask = ones({3})}); },
-                                  {"combine_masks", "query_mask", "b8"});
-    check_throws_with<ValueError>([] { combine_masks({.tq = 0, .tv = 3}); }, {"lengths must be positive"});
+    check_throws_with<ShapeError>(
+        [&] {
+            combine_masks({.tq = 2, .tv = 3, .value_mask = pad.view_as_shape({1, 3})});
+        },
+        {"combine_masks", "value_mask [1,3]", "shape differs from [Tv] ([1,3] vs [3])"});
+    check_throws_with<ValueError>(
+        [&] { combine_masks({.tq = 3, .tv = 3, .query_mask = ones({3})}); },
+        {"combine_masks", "query_mask", "b8"});
+    check_throws_with<ValueError>([] { combine_masks({.tq = 0, .tv = 3}); },
+                                  {"lengths must be positive"});
 }
 
 // What explain_mask says about a row with no key left, checked against the layers themselves.
-TEST_CASE("masks: a row without keys gets zero weights in MultiHeadAttention, uniform ones in Attention") {
+TEST_CASE(
+    "masks: a row without keys gets zero weights in MultiHeadAttention, uniform ones in "
+    "Attention") {
     const Tensor x = uniform({1, 3, 4}, -1, 1, {.dtype = f64, .seed = 1});
     const Tensor keys = mask(std::vector<std::uint8_t>{1, 1, 0}, {1, 3});
-    const Tensor none_for_row_1 = mask(std::vector<std::uint8_t>{1, 1, 1, 0, 0, 1, 1, 1, 1}, {3, 3});
-    const MaskParts parts{.tq = 3, .tv = 3, .value_mask = keys.view_as_shape({3}),
-                          .attention_mask = none_for_row_1, .causal = true};
+    const Tensor none_for_row_1 =
+        mask(std::vector<std::uint8_t>{1, 1, 1, 0, 0, 1, 1, 1, 1}, {3, 3});
+    const MaskParts parts{.tq = 3,
+                          .tv = 3,
+                          .value_mask = keys.view_as_shape({3}),
+                          .attention_mask = none_for_row_1,
+                          .causal = true};
     const std::string text = explain_mask(parts);  // row 1 keeps key 0 or 1 only causally, both cut
     CHECK(text.find("MultiHeadAttention, transformer blocks: query 1\n    -> weights 0, output = "
                     "attention_output.bias") != std::string::npos);
     CHECK(text.find("AdditiveAttention (their softmax leaves the query mask out): query 1\n    -> "
                     "uniform weights 1/3 over all keys") != std::string::npos);
-    const AttentionCall call{.value_mask = keys, .attention_mask = none_for_row_1, .use_causal_mask = true,
+    const AttentionCall call{.value_mask = keys,
+                             .attention_mask = none_for_row_1,
+                             .use_causal_mask = true,
                              .return_attention_scores = true};
 
     MultiHeadAttention mha(4, {.num_heads = 2, .key_dim = 2, .seed = 2});
@@ -290,17 +335,20 @@ TEST_CASE("masks: a row without keys gets zero weights in MultiHeadAttention, un
     const AttentionResult m = mha(x, x, x, call);
     for (std::int64_t h = 0; h < 2; ++h)
         for (std::int64_t j = 0; j < 3; ++j) CHECK(m.scores.at({0, h, 1, j}) == 0.0);
-    for (std::int64_t d = 0; d < 4; ++d) CHECK(m.output.at({0, 1, d}) == doctest::Approx(0.25).epsilon(1e-12));
+    for (std::int64_t d = 0; d < 4; ++d)
+        CHECK(m.output.at({0, 1, d}) == doctest::Approx(0.25).epsilon(1e-12));
 
     Attention attention;
     const AttentionResult a = attention(x, x, Tensor(), call);
-    for (std::int64_t j = 0; j < 3; ++j) CHECK(a.scores.at({0, 1, j}) == doctest::Approx(1.0 / 3).epsilon(1e-12));
+    for (std::int64_t j = 0; j < 3; ++j)
+        CHECK(a.scores.at({0, 1, j}) == doctest::Approx(1.0 / 3).epsilon(1e-12));
     for (std::int64_t d = 0; d < 4; ++d) {
         const double mean = (x.at({0, 0, d}) + x.at({0, 1, d}) + x.at({0, 2, d})) / 3;
         CHECK(a.output.at({0, 1, d}) == doctest::Approx(mean).epsilon(1e-12));
     }
     // a padding query keeps its softmax in Attention and gets output 0
-    const AttentionResult q = attention(x, x, Tensor(), {.query_mask = keys, .return_attention_scores = true});
+    const AttentionResult q =
+        attention(x, x, Tensor(), {.query_mask = keys, .return_attention_scores = true});
     CHECK(q.scores.at({0, 2, 0}) > 0.0);
     for (std::int64_t d = 0; d < 4; ++d) CHECK(q.output.at({0, 2, d}) == 0.0);
 }

@@ -60,15 +60,22 @@ std::vector<Block> fenced_blocks(const std::vector<std::string>& md) {
 // The lines between "// [<region>]" and "// [/<region>]" of `file`, less their common indentation.
 std::string region(const fs::path& file, const std::string& name) {
     const std::vector<std::string> lines = read_lines(file);
-    const auto trimmed = [](const std::string& l) { return l.substr(std::min(l.find_first_not_of(' '), l.size())); };
-    const auto begin = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return trimmed(l) == "// [" + name + "]"; });
-    const auto end = std::find_if(begin, lines.end(), [&](const std::string& l) { return trimmed(l) == "// [/" + name + "]"; });
+    const auto trimmed = [](const std::string& l) {
+        return l.substr(std::min(l.find_first_not_of(' '), l.size()));
+    };
+    const auto begin = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) {
+        return trimmed(l) == "// [" + name + "]";
+    });
+    const auto end = std::find_if(begin, lines.end(), [&](const std::string& l) {
+        return trimmed(l) == "// [/" + name + "]";
+    });
     REQUIRE_MESSAGE((begin != lines.end() && end != lines.end()), file, " has no region ", name);
     std::size_t indent = std::string::npos;
     for (auto it = begin + 1; it != end; ++it)
         if (!trimmed(*it).empty()) indent = std::min(indent, it->find_first_not_of(' '));
     std::vector<std::string> body;
-    for (auto it = begin + 1; it != end; ++it) body.push_back(it->size() > indent ? it->substr(indent) : "");
+    for (auto it = begin + 1; it != end; ++it)
+        body.push_back(it->size() > indent ? it->substr(indent) : "");
     return join_lines(body);
 }
 
@@ -90,7 +97,8 @@ std::set<std::string> all_regions() {
 std::optional<std::string> program_output(const fs::path& program) {
     if (!fs::exists(program)) return std::nullopt;
     const fs::path out = test::scratch_dir("docs_output") / "stdout.txt";
-    const std::string command = test::shell_quote(program.string()) + " > " + test::shell_quote(out.string());
+    const std::string command =
+        test::shell_quote(program.string()) + " > " + test::shell_quote(out.string());
     REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
     std::ifstream in(out);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -99,14 +107,16 @@ std::optional<std::string> program_output(const fs::path& program) {
 }  // namespace
 
 TEST_CASE("docs: every C++ block of the tutorial is a marked region of a compiled example") {
-    const std::vector<Block> blocks = fenced_blocks(read_lines(test::source_dir() / "docs/tutorial.md"));
+    const std::vector<Block> blocks =
+        fenced_blocks(read_lines(test::source_dir() / "docs/tutorial.md"));
     const std::regex marker(R"(<!-- example: (examples/tutorial_\w+\.cpp) (tutorial:[\w-]+) -->)");
     std::set<std::string> quoted;
     for (const Block& b : blocks) {
         if (b.language != "cpp") continue;
         INFO("docs/tutorial.md:", b.line);
         std::smatch m;
-        REQUIRE_MESSAGE(std::regex_match(b.marker, m, marker), "a cpp block without an example marker");
+        REQUIRE_MESSAGE(std::regex_match(b.marker, m, marker),
+                        "a cpp block without an example marker");
         CHECK(b.text == region(test::source_dir() / m[1].str(), m[2].str()));
         quoted.insert(m[1].str() + " " + m[2].str());
     }
@@ -115,7 +125,8 @@ TEST_CASE("docs: every C++ block of the tutorial is a marked region of a compile
 }
 
 TEST_CASE("docs: the tutorial shows what its examples print") {
-    const std::vector<Block> blocks = fenced_blocks(read_lines(test::source_dir() / "docs/tutorial.md"));
+    const std::vector<Block> blocks =
+        fenced_blocks(read_lines(test::source_dir() / "docs/tutorial.md"));
     const std::regex marker(R"(<!-- output: examples/(tutorial_\w+)\.cpp -->)");
     const fs::path bin_dir = fs::path(TAPEGRAD_CLI).parent_path();
     std::size_t checked = 0, shown = 0;
@@ -143,8 +154,10 @@ TEST_CASE("docs: api.md covers every public header and names only existing ones"
     }
     for (const char* dir : {"core", "autograd", "layers", "optim", "train", "viz"})
         for (const auto& entry : fs::recursive_directory_iterator(test::source_dir() / dir)) {
-            const std::string path = fs::relative(entry.path(), test::source_dir()).generic_string();
-            const bool internal = path.rfind("core/kernels/", 0) == 0 || path == "core/json_strict.hpp";
+            const std::string path =
+                fs::relative(entry.path(), test::source_dir()).generic_string();
+            const bool internal =
+                path.rfind("core/kernels/", 0) == 0 || path == "core/json_strict.hpp";
             if (entry.path().extension() == ".hpp" && !internal)
                 CHECK_MESSAGE(named.count(path) == 1, path, " is missing from docs/api.md");
         }

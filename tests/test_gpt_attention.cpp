@@ -22,7 +22,9 @@ const GptConfig tiny{.vocab_size = 11,
                      .seed = 3,
                      .dtype = f64};
 
-Tensor prompt_ids() { return ids(std::vector<std::int32_t>{1, 4, 2, 9, 0, 3, 3, 7, 10, 5}, {2, 5}); }
+Tensor prompt_ids() {
+    return ids(std::vector<std::int32_t>{1, 4, 2, 9, 0, 3, 3, 7, 10, 5}, {2, 5});
+}
 
 // Each row of weights [B,H,T,T] sums to 1.
 void check_rows_sum_to_one(const Tensor& weights, double tolerance) {
@@ -93,8 +95,10 @@ TEST_CASE("Gpt attention maps: one B×H×T×T tensor per layer, rows sum to 1, c
                 for (std::int64_t i = 0; i < 5; ++i)
                     for (std::int64_t j = 0; j < 5; ++j) {
                         INFO("b ", b, " h ", h, " i ", i, " j ", j);
-                        if (j > i) CHECK(m.at({b, h, i, j}) == 0.0);  // exactly, not just small
-                        else CHECK(m.at({b, h, i, j}) > 0.0);
+                        if (j > i)
+                            CHECK(m.at({b, h, i, j}) == 0.0);  // exactly, not just small
+                        else
+                            CHECK(m.at({b, h, i, j}) > 0.0);
                     }
     }
     CHECK(maps[0].at({0, 0, 0, 0}) == 1.0);  // the first query sees only itself
@@ -131,17 +135,28 @@ TEST_CASE("Gpt attention maps: eval without dropout, the mode restored, nothing 
 
 TEST_CASE("Gpt attention maps: bad ids are rejected before any work") {
     Gpt model(tiny);
-    check_throws_with<ValueError>([&] { model.attention_maps(zeros({1, 3})); },
-                                  {"Gpt", "ids must be i32 [B,T]", "f32"});
+    check_throws_with<ValueError>(
+        [&] {
+            model.attention_maps(zeros({1, 3}));
+        },
+        {"Gpt", "ids must be i32 [B,T]", "f32"});
     check_throws_with<ShapeError>(
-        [&] { model.attention_maps(ids(std::vector<std::int32_t>(9, 1), {1, 9})); },
+        [&] {
+            model.attention_maps(ids(std::vector<std::int32_t>(9, 1), {1, 9}));
+        },
         {"Gpt", "ids [1,9]", "exceeds n_positions (9 vs 8)"});
     CHECK(model.is_training());
 }
 
 TEST_CASE("SequenceTransformer attention maps: MultiHeadAttention's scores of every block") {
-    SequenceTransformer model({.vocab_size = 10, .classes = 10, .max_len = 6, .width = 16,
-                               .layers = 2, .heads = 2, .dropout = 0.3, .seed = 5});
+    SequenceTransformer model({.vocab_size = 10,
+                               .classes = 10,
+                               .max_len = 6,
+                               .width = 16,
+                               .layers = 2,
+                               .heads = 2,
+                               .dropout = 0.3,
+                               .seed = 5});
     const Tensor x = ids(std::vector<std::int32_t>{3, 1, 4, 1, 5, 9}, {1, 6});
     const std::vector<Tensor> maps = model.attention_maps(x);
     REQUIRE(maps.size() == 2);

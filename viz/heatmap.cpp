@@ -150,8 +150,8 @@ std::string render(const Picture& p, const HeatmapOptions& opt) {
     const std::string header = fmt::format("rows: queries · columns: keys · {}", what);
     // wide enough for the title and the header line too, which small grids would clip
     const double text_w = std::max(svg::text_width(opt.title, 16), svg::text_width(header, 11));
-    const double width = layout.margin * 2 +
-                         std::max(grids_w + layout.gap + layout.legend_width, text_w);
+    const double width =
+        layout.margin * 2 + std::max(grids_w + layout.gap + layout.legend_width, text_w);
     const double height =
         layout.margin * 2 + layout.header + std::max(grids_h, viz::legend_height + 40);
     svg::Document doc(width, height);

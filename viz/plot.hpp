@@ -19,8 +19,8 @@ struct MetricsPoint {
 };
 
 struct PlotOptions {
-    bool log_step = false;  // logarithmic step axis; every step must then be > 0
-    std::string title;      // drawn above the plot when not empty
+    bool log_step = false;            // logarithmic step axis; every step must then be > 0
+    std::string title;                // drawn above the plot when not empty
     std::string step_label = "step";  // the x axis' name
     double width = 640, height = 400;
 };

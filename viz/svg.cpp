@@ -203,7 +203,8 @@ void Document::save(const std::filesystem::path& path) const { save_file(path, s
 void save_file(const std::filesystem::path& path, std::string_view svg_text) {
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw_io_error(path.string(), fmt::format("cannot create its directory: {}", ec.message()));
+    if (ec)
+        throw_io_error(path.string(), fmt::format("cannot create its directory: {}", ec.message()));
     write_file_atomic(path, std::as_bytes(std::span(svg_text.data(), svg_text.size())));
 }
 
