@@ -129,7 +129,12 @@ Shape read_shape(const Entry& e, const json& v, std::string_view file) {
         bad(file, "tensor '{}': shape must be a list of non-negative integers ({})", e.name,
             short_dump(v));
     std::vector<std::int64_t> signed_dims(dims->begin(), dims->end());
-    return Shape(signed_dims);
+    try {
+        return Shape(signed_dims);
+    } catch (const ShapeError&) {  // more elements than 2^63 − 1
+        bad(file, "tensor '{}': the size of shape [{}] overflows", e.name,
+            fmt::join(signed_dims, ","));
+    }
 }
 
 void read_offsets(Entry& e, const json& v, std::uint64_t data_size, std::string_view file) {

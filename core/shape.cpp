@@ -5,6 +5,19 @@
 #include "core/error.hpp"
 
 namespace tapegrad {
+namespace {
+
+// numel() and strides() multiply the dimensions: refuse shapes whose product (of the nonzero
+// ones) would overflow instead of letting it wrap into a small, wrong size.
+void expect_countable(std::span<const std::int64_t> dims) {
+    std::int64_t product = 1;
+    for (std::int64_t d : dims)
+        if (d > 0 && __builtin_mul_overflow(product, d, &product))
+            throw ShapeError(fmt::format("shape: [{}]: more than 2^63 - 1 elements",
+                                         fmt::join(dims, ",")));
+}
+
+}  // namespace
 
 Shape::Shape(std::initializer_list<std::int64_t> dims) : Shape(std::span(dims.begin(), dims.size())) {}
 
@@ -15,6 +28,7 @@ Shape::Shape(std::span<const std::int64_t> dims) {
         if (d < 0) throw ShapeError(fmt::format("shape: [{}]: negative dimension ({})", fmt::join(dims, ","), d));
         dims_[rank_++] = d;
     }
+    expect_countable(dims);
 }
 
 std::int64_t Shape::numel() const {
@@ -27,7 +41,9 @@ std::int64_t Shape::dim(std::int64_t axis) const { return dims_[normalize_axis("
 
 void Shape::push_back(std::int64_t d) {
     if (rank_ == max_rank) throw ShapeError(fmt::format("shape: rank exceeds the maximum of {}", max_rank));
-    dims_[rank_++] = d;
+    dims_[rank_] = d;
+    expect_countable({dims_.data(), rank_ + 1});
+    ++rank_;
 }
 
 std::array<std::int64_t, Shape::max_rank> Shape::strides() const {

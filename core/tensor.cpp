@@ -45,6 +45,10 @@ Generator& pick_generator(const TensorOptions& options, Generator& local) {
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
+    // The byte count must not wrap: 2^62 float32 elements would otherwise "need" 0 bytes.
+    if (static_cast<std::uint64_t>(shape.numel()) > std::uint64_t{PTRDIFF_MAX} / dtype_size(dtype))
+        throw ValueError(fmt::format("empty: shape {} of {} needs more than 2^63 bytes", shape,
+                                     dtype_name(dtype)));
     auto impl = std::make_shared<TensorImpl>();
     impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype));
     impl->shape = shape;

@@ -249,3 +249,17 @@ TEST_CASE("bad input: CharTokenizer names unknown characters and ids") {
     check_throws_with<ValueError>([] { CharTokenizer::from_vocabulary("aba"); },
                                   {"tokenizer: vocabulary repeats the character \"a\""});
 }
+
+TEST_CASE("bad input: sizes whose element or byte count overflows are refused, never wrapped") {
+    const std::int64_t huge = std::int64_t{1} << 62;
+    check_throws_with<ShapeError>([&] { Embedding(huge, 4); },
+                                  {"shape: [4611686018427387904,4]", "2^63"});
+    check_throws_with<ShapeError>([&] { Dense(4, {.units = huge}); }, {"2^63"});
+    // 2^31 · 2^31 elements fit in 64 bits, their 2^64 bytes do not.
+    const std::int64_t wide = std::int64_t{1} << 31;
+    check_throws_with<ValueError>(
+        [&] {
+            Gpt({.vocab_size = wide, .n_positions = 4, .n_embd = wide, .n_layer = 0, .n_head = 1});
+        },
+        {"[2147483648,2147483648]", "bytes"});
+}
