@@ -42,9 +42,10 @@ class Block(nn.Module):
 
 
 class Gpt(nn.Module):
-    def __init__(self, context, layers, heads, d):
+    def __init__(self, context, layers, heads, d, vocab=VOCAB):
         super().__init__()
-        self.wte, self.wpe = nn.Embedding(VOCAB, d), nn.Embedding(context, d)
+        self.vocab = vocab
+        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(context, d)
         self.h = nn.ModuleList(Block(d, heads) for _ in range(layers))
         self.ln_f = nn.LayerNorm(d)
 
@@ -53,7 +54,7 @@ class Gpt(nn.Module):
         for block in self.h:
             x = block(x)
         logits = self.ln_f(x) @ self.wte.weight.t()
-        return F.cross_entropy(logits.view(-1, VOCAB), targets.view(-1))
+        return F.cross_entropy(logits.view(-1, self.vocab), targets.view(-1))
 
 
 def main():

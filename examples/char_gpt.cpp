@@ -55,7 +55,9 @@ FitResult train(Gpt& model, const TokenData& train_tokens, const TokenData& val_
                                          .warmup_steps = 100,
                                          .decay_steps = std::max<std::int64_t>(s.fit.steps, 101),
                                          .min_lr = s.lr / 10});
-    LrScheduler lr(schedule);
+    // With --time-limit the cosine follows whichever budget runs out first, steps or seconds, so
+    // the learning rate has decayed when time is up on any machine.
+    LrScheduler lr(schedule, {.follow_time_limit = true});
     NanGuard nan_guard;
     ProgressLogger progress({.quiet = s.quiet});
     MetricsLogger metrics(s.metrics_path);

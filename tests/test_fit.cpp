@@ -165,6 +165,29 @@ TEST_CASE("fit: LrScheduler sets each step's learning rate and logs report it") 
     CHECK(lrs == std::vector<double>{0.1, 0.1, 0.05, 0.05, 0.025});
 }
 
+TEST_CASE("fit: LrScheduler following the time limit advances by the budget that runs out first") {
+    const auto [x, y] = regression_data(8, 3);
+    const TensorDataset data(x, y);
+    const StepDecaySchedule schedule({.lr = 0.1, .step_size = 2, .gamma = 0.5});
+    auto first_lrs = [&](double time_limit, bool follow) {
+        Sequential model = regressor();
+        SGD optimizer(model.parameters(), {.lr = 1.0});
+        LrScheduler lr(schedule, {.follow_time_limit = follow});
+        Recorder rec;
+        fit(model, mse_loss, optimizer, data, {.batch_size = 4, .steps = 5, .time_limit = time_limit},
+            {lr, rec});
+        std::vector<double> lrs;
+        for (const StepLogs& l : rec.logs) lrs.push_back(l.lr);
+        return lrs;
+    };
+    // A limit already passed at the first step: that step is the run's last, and the schedule
+    // jumps to its end (step 5: 0.1 · 0.5²) instead of starting at 0.1.
+    CHECK(first_lrs(1e-12, true) == std::vector<double>{0.025});
+    CHECK(first_lrs(1e-12, false) == std::vector<double>{0.1});
+    // A limit far away: the steps run out first, and the schedule is the per-step one.
+    CHECK(first_lrs(1e6, true) == std::vector<double>{0.1, 0.1, 0.05, 0.05, 0.025});
+}
+
 TEST_CASE("fit: a small regression converges where the untrained model does not") {
     Sequential model = regressor();
     Adam optimizer(model.parameters(), {.lr = 0.02});

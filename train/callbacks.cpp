@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace tapegrad {
@@ -46,11 +48,20 @@ void MetricsLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
                  .elapsed = logs.elapsed});
 }
 
-LrScheduler::LrScheduler(const Schedule& schedule)
-    : lr_at_([&schedule](std::int64_t step) { return schedule.lr_at(step); }) {}
+LrScheduler::LrScheduler(const Schedule& schedule, LrSchedulerOptions options)
+    : lr_at_([&schedule](std::int64_t step) { return schedule.lr_at(step); }), opt_(options) {}
+
+void LrScheduler::on_train_begin(FitRun& /*run*/) { start_ = std::chrono::steady_clock::now(); }
 
 void LrScheduler::on_step_begin(FitRun& run, std::int64_t step) {
-    run.optimizer().set_lr(lr_at_(step));
+    std::int64_t at = step;
+    const FitOptions& fit = run.options();
+    if (opt_.follow_time_limit && fit.time_limit > 0) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        const double steps = static_cast<double>(run.end_step());
+        at = std::max(at, static_cast<std::int64_t>(steps * std::min(elapsed / fit.time_limit, 1.0)));
+    }
+    run.optimizer().set_lr(lr_at_(at));
 }
 
 void EarlyStopping::on_train_begin(FitRun& /*run*/) {

@@ -6,6 +6,7 @@
 //   fit(model, loss, optimizer, data, options, {lr, nan_guard, progress, metrics, early});
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -52,16 +53,27 @@ private:
     MetricsLog log_;
 };
 
+struct LrSchedulerOptions {
+    // With fit's time_limit, advance the schedule by whichever budget runs out first: step s uses
+    // lr_at(max(s, ⌊steps · elapsed / time_limit⌋)), so a schedule sized for `steps` has decayed
+    // when the time is up, however fast the machine. The lr then depends on the clock, so such a
+    // run is not bit-reproducible.
+    bool follow_time_limit = false;
+};
+
 // Sets the optimizer's learning rate before each step: lr = schedule.lr_at(step).
 class LrScheduler : public Callback {
 public:
-    explicit LrScheduler(const Schedule& schedule);  // keeps a reference
-    explicit LrScheduler(std::function<double(std::int64_t step)> lr_at)
-        : lr_at_(std::move(lr_at)) {}
+    explicit LrScheduler(const Schedule& schedule, LrSchedulerOptions options = {});  // keeps a reference
+    explicit LrScheduler(std::function<double(std::int64_t step)> lr_at, LrSchedulerOptions options = {})
+        : lr_at_(std::move(lr_at)), opt_(options) {}
+    void on_train_begin(FitRun& run) override;
     void on_step_begin(FitRun& run, std::int64_t step) override;
 
 private:
     std::function<double(std::int64_t)> lr_at_;
+    LrSchedulerOptions opt_;
+    std::chrono::steady_clock::time_point start_;
 };
 
 struct EarlyStoppingOptions {

@@ -17,11 +17,17 @@ void call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint 
     cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// OpenBLAS's own (pthread) threads and our OpenMP threads spin against each other on 2 cores: the
-// tiny GPT step took 306 ms with 2 BLAS threads and 19 ms with 1 (bench/gpt_bench, 2026-11-26).
-// Products below this many multiply-adds therefore run on one BLAS thread; only very large ones
-// get every thread BLAS was started with. Sharing one thread pool is the real fix (#7).
+// OpenBLAS's pthread build keeps its own threads, which spin against our OpenMP threads on 2
+// cores: the tiny GPT step took 306 ms with 2 BLAS threads and 19 ms with 1 (bench/gpt_bench,
+// 2026-11-26). With that build, products below this many multiply-adds run on one BLAS thread.
+// OpenBLAS's OpenMP build shares our OpenMP pool (and runs single-threaded inside our parallel
+// regions), so there every product may use every thread.
 constexpr std::int64_t threaded_gemm_work = std::int64_t{1} << 30;
+
+bool blas_shares_openmp_pool() {
+    static const bool shares = openblas_get_parallel() == 2;  // 0 sequential, 1 pthreads, 2 OpenMP
+    return shares;
+}
 
 int max_blas_threads() {
     static const int threads = openblas_get_num_threads();
@@ -29,6 +35,7 @@ int max_blas_threads() {
 }
 
 void use_blas_threads(std::int64_t work) {
+    if (blas_shares_openmp_pool()) return;
     static thread_local int current = -1;
     const int most = max_blas_threads();  // read before the first change below
     const int wanted = work >= threaded_gemm_work ? most : 1;
