@@ -1,11 +1,13 @@
 // One training step of a GPT (forward, backward, AdamW with weight decay 0.1), timed after warm-up.
 // Prints one JSON line: config, median ms/step, tokens/s, GFLOP/s, parameters, peak RSS, BLAS.
 //   build/gpt_bench small 20
+//   build/gpt_bench medium 10 --perf-control FIFO   (bench/profile.sh: perf samples the timed steps only)
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,11 +41,21 @@ TokenData random_tokens(std::int64_t n, std::int64_t vocab) {
     return TokenData(std::move(tokens));
 }
 
+// Tells `perf record --control fifo:PATH -D -1` to start sampling. The fifo stays open until exit:
+// perf stops listening once its writer closes.
+void perf_enable(const std::string& fifo) {
+    static std::ofstream control;
+    if (fifo.empty()) return;
+    control.open(fifo);
+    control << "enable" << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const std::string which = argc > 1 ? argv[1] : "small";
     const int steps = argc > 2 ? std::atoi(argv[2]) : 20;
+    const std::string perf_fifo = argc > 4 && std::string(argv[3]) == "--perf-control" ? argv[4] : "";
     const auto* c = std::find_if(std::begin(configs), std::end(configs), [&](auto& k) { return which == k.name; });
     if (c == std::end(configs)) {
         fmt::print(stderr, "error: unknown config '{}' (tiny, small, medium)\n", which);
@@ -58,6 +70,7 @@ int main(int argc, char** argv) {
     std::vector<double> ms;
     for (int step = 0; step < warmup + steps; ++step) {
         const Batch b = data.batch(step, c->batch, c->context);
+        if (step == warmup) perf_enable(perf_fifo);
         const auto start = std::chrono::steady_clock::now();
         optimizer.zero_grad();
         const Tensor loss = model.loss(b.x, b.y);

@@ -1,5 +1,6 @@
 #include "core/storage.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -25,6 +26,7 @@ public:
                 return p;
             }
         }
+        system_allocations_.fetch_add(1, std::memory_order_relaxed);
         const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
         void* p = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
         if (!p) throw std::bad_alloc();
@@ -41,6 +43,7 @@ public:
         }
         std::free(p);
     }
+    std::size_t system_allocations() const { return system_allocations_.load(std::memory_order_relaxed); }
     std::size_t cached() {
         std::lock_guard lock(mutex_);
         return cached_;
@@ -56,6 +59,7 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::size_t, std::vector<void*>> free_;
     std::size_t cached_ = 0;
+    std::atomic<std::size_t> system_allocations_{0};
 };
 
 // Never destroyed: tensors held by other static objects may be freed after main returns.
@@ -71,5 +75,6 @@ Storage::~Storage() { pool().give(data_, bytes_); }
 
 std::size_t storage_pool_cached_bytes() { return pool().cached(); }
 void storage_pool_release() { pool().release(); }
+std::size_t storage_system_allocations() { return pool().system_allocations(); }
 
 }  // namespace tapegrad

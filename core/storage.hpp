@@ -24,6 +24,9 @@ private:
 
 // Bytes currently cached by the pool, and a way to give them back to the system.
 std::size_t storage_pool_cached_bytes();
+// How many buffers the pool has had to get from the system so far (a training step after the
+// first should add none: tests/test_storage_pool.cpp).
+std::size_t storage_system_allocations();
 void storage_pool_release();
 
 }  // namespace tapegrad
