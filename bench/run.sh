@@ -3,12 +3,13 @@
 # PyTorch runs at its best setting: intra-op threads {1,2} x OPENBLAS_NUM_THREADS {1,2} with Debian's
 # default (pthread) OpenBLAS, and threads {1,2} with OpenBLAS's OpenMP build (the one tapegrad
 # uses, libopenblas0-openmp); the fastest is kept.
-#   bash bench/run.sh [steps]        (after bash scripts/dev build)
+#   bash bench/run.sh [steps]        (installs what is missing and builds first, as scripts/dev does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-20}
 openmp_blas=/usr/lib/$(gcc -print-multiarch)/openblas-openmp
 bin=${TAPEGRAD_BUILD_DIR:-build}
+bash scripts/dev build >&2
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 "$bin/sgemm_peak"

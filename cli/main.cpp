@@ -9,13 +9,17 @@
 #include <fmt/format.h>
 
 #include <exception>
+#include <sstream>
 #include <vector>
 
 #include "cli/commands.hpp"
 #include "core/version.hpp"
+#include "train/distributed.hpp"
 
 int main(int argc, char** argv) {
     using namespace tapegrad::cli;
+    // Under mpirun (docs/distributed.md) MPI runs until main returns; errors end every rank.
+    const tapegrad::DistributedRuntime runtime(argc, argv);
     CLI::App app("tapegrad: train, sample, inspect and check GPT models", "tapegrad");
     app.require_subcommand(1);
     app.set_version_flag("--version", fmt::format("tapegrad {}", tapegrad::version()));
@@ -23,14 +27,18 @@ int main(int argc, char** argv) {
     for (auto add : {add_train_command, add_sample_command, add_info_command, add_gradcheck_command,
                      add_attention_command, add_plot_command, add_mask_command})
         commands.push_back(add(app));
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {  // every rank sees the same arguments: rank 0 reports
+        std::ostringstream ignored;
+        return runtime.rank() == 0 ? app.exit(e) : app.exit(e, ignored, ignored);
+    }
     for (const Command& command : commands) {
         if (!command.app->parsed()) continue;
         try {
             return command.run();
         } catch (const std::exception& e) {  // tapegrad::Error, or std::bad_alloc and the like
-            fmt::print(stderr, "tapegrad {}: error: {}\n", command.app->get_name(), e.what());
-            return 1;
+            return runtime.fail(fmt::format("tapegrad {}", command.app->get_name()), e.what());
         }
     }
     return 2;

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "cli/commands.hpp"
 #include "cli/run_settings.hpp"
@@ -14,6 +15,7 @@
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"
 #include "train/checkpoint.hpp"
+#include "train/distributed.hpp"
 #include "train/lm_train.hpp"
 #include "train/pretrained.hpp"
 
@@ -75,10 +77,8 @@ LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
             .time_limit = a.time_limit, .metrics_path = a.metrics, .quiet = a.quiet};
 }
 
-int run_train(TrainArgs& a) {
-    set_detect_anomaly(a.detect_anomaly);
-    PretrainedGpt pre = make_model(a);
-    TrainData data = load_train_data(a.data, pre.tokenizer, a.run.val_fraction);
+// The loaded model, or a new one with --n-layer ... sized for the data.
+Gpt& build_model(TrainArgs& a, PretrainedGpt& pre, const TrainData& data) {
     manual_seed(a.run.seed);
     if (!pre.model) {
         a.config.vocab_size = data.vocab_size;
@@ -86,8 +86,43 @@ int run_train(TrainArgs& a) {
         if (a.run.block_size > 0) a.config.n_positions = a.run.block_size;
         pre.model = std::make_unique<Gpt>(a.config);
     }
-    Gpt& model = *pre.model;
-    if (a.run.block_size == 0) a.run.block_size = model.config().n_positions;
+    if (a.run.block_size == 0) a.run.block_size = pre.model->config().n_positions;
+    return *pre.model;
+}
+
+std::uint64_t fnv1a(std::span<const std::byte> bytes) {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (std::byte b : bytes) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ULL;
+    return h;
+}
+
+// Under mpirun every rank must run the same command on the same data (fit checks the rest).
+void check_ranks_agree(const DataParallel& parallel, const TrainArgs& a, const Gpt& model,
+                       const TrainData& data) {
+    const GptConfig& c = model.config();
+    const std::string settings = fmt::format("{} {} {} {} {} {} {}", to_json(a.run), c.n_layer,
+                                             c.n_head, c.n_embd, c.n_positions, c.vocab_size, c.dropout);
+    parallel.expect_same("the run settings and model (a hash of them)",
+                         fnv1a(std::as_bytes(std::span(settings))));
+    parallel.expect_same("the training data (a hash of its tokens)",
+                         fnv1a(std::as_bytes(std::span(data.train.tokens()))));
+}
+
+void print_start(const TrainArgs& a, const Gpt& model, std::int64_t first_step, int ranks) {
+    const GptConfig& c = model.config();
+    fmt::print("tapegrad train: {} layers, {} heads, width {}, context {}, vocabulary {}, {} parameters; "
+               "steps {}..{}, batch {}{}\n", c.n_layer, c.n_head, c.n_embd, a.run.block_size, c.vocab_size,
+               model.parameter_count(), first_step, a.run.steps, a.run.batch,
+               ranks > 1 ? fmt::format(" ({} ranks × {})", ranks, a.run.batch / ranks) : "");
+}
+
+int run_train(TrainArgs& a) {
+    set_detect_anomaly(a.detect_anomaly);
+    DataParallel parallel;  // rank 0 of 1 unless started by mpirun
+    const bool root = parallel.is_root();
+    PretrainedGpt pre = make_model(a);
+    TrainData data = load_train_data(a.data, pre.tokenizer, a.run.val_fraction);
+    Gpt& model = build_model(a, pre, data);
     check_fits(a, model, data);
     std::unique_ptr<Optimizer> optimizer = make_optimizer(model, a.run);
     std::int64_t first_step = 0;
@@ -95,21 +130,20 @@ int run_train(TrainArgs& a) {
     if (first_step >= a.run.steps)
         throw ValueError(fmt::format("resume: the checkpoint is at step {}, --steps {} leaves nothing to do",
                                      first_step, a.run.steps));
+    if (parallel.size() > 1) check_ranks_agree(parallel, a, model, data);
     const CharTokenizer* tokenizer = data.tokenizer ? &*data.tokenizer : nullptr;
     std::optional<std::int64_t> saved_step;  // of the newest checkpoint written by this run
     const auto save = [&](std::int64_t steps_done) {
-        if (a.save.empty()) return;
+        if (a.save.empty() || !root) return;  // one writer: rank 0
         save_checkpoint(a.save, model, tokenizer, *optimizer, {.step = steps_done, .run_json = to_json(a.run)});
         saved_step = steps_done;
     };
-    if (!a.quiet)
-        fmt::print("tapegrad train: {} layers, {} heads, width {}, context {}, vocabulary {}, {} parameters; "
-                   "steps {}..{}, batch {}\n", model.config().n_layer, model.config().n_head,
-                   model.config().n_embd, a.run.block_size, model.config().vocab_size, model.parameter_count(),
-                   first_step, a.run.steps, a.run.batch);
+    if (!a.quiet && root) print_start(a, model, first_step, parallel.size());
+    LmTrainOptions options = train_options(a, first_step);
+    if (parallel.size() > 1) options.data_parallel = &parallel;
     LmTrainResult r;
     try {
-        r = train_language_model(model, *optimizer, data.train, data.val, train_options(a, first_step),
+        r = train_language_model(model, *optimizer, data.train, data.val, options,
                                  [&](std::int64_t step, double) {
                                      if (a.save_every > 0 && (step + 1) % a.save_every == 0) save(step + 1);
                                      return step + 1 != a.stop_at;
@@ -119,6 +153,7 @@ int run_train(TrainArgs& a) {
         throw ValueError(fmt::format("{}; the last good checkpoint, step {}, is in {}", e.what(), *saved_step, a.save));
     }
     save(first_step + r.steps);
+    if (!root) return 0;
     fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, validation loss {:.4f}{}\n", first_step,
                first_step + r.steps, r.seconds, r.last_loss, r.val_loss,
                a.save.empty() ? "" : fmt::format("; saved {}", a.save));

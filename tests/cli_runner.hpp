@@ -20,12 +20,18 @@ inline std::string shell_quote(const std::string& s) {
     return out + "'";
 }
 
-inline CliResult run_cli(const std::vector<std::string>& args) {
+// The program and its arguments, each quoted for the shell.
+inline std::string cli_command(const std::vector<std::string>& args) {
     std::string command = shell_quote(TAPEGRAD_CLI);
     for (const std::string& a : args) {
         command += ' ';
         command += shell_quote(a);
     }
+    return command;
+}
+
+// Runs a shell command line (e.g. a launcher in front of cli_command(...)).
+inline CliResult run_command(std::string command) {
     command += " 2>&1";
     CliResult result;
     FILE* pipe = ::popen(command.c_str(), "r");
@@ -35,6 +41,10 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
     const int status = ::pclose(pipe);
     result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args) {
+    return run_command(cli_command(args));
 }
 
 }  // namespace tapegrad::test

@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 #include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "optim/clip.hpp"
+#include "train/distributed.hpp"
 
 namespace tapegrad {
 namespace {
@@ -61,6 +63,35 @@ std::int64_t validation_batch_size(const FitOptions& o) {
     return o.validation_batch_size > 0 ? o.validation_batch_size : o.batch_size;
 }
 
+// This rank's share of a source in a data-parallel run; null otherwise (the source is used whole).
+std::unique_ptr<RankShare> share_of(const DataSource* data, const DataParallel* parallel) {
+    if (!data || !parallel) return nullptr;
+    return std::make_unique<RankShare>(*data, parallel->rank(), parallel->size());
+}
+
+// Before a data-parallel run: the ranks agree on the run and start from rank 0's weights.
+void start_data_parallel(DataParallel& parallel, Module& model, const FitOptions& o,
+                         std::int64_t end_step) {
+    parallel.expect_divisible("the batch", o.batch_size);
+    if (o.validation_data)
+        parallel.expect_divisible("the validation batch", validation_batch_size(o));
+    parallel.expect_same("the parameter count",
+                         static_cast<std::uint64_t>(model.parameter_count()));
+    parallel.expect_same("the first step", static_cast<std::uint64_t>(o.initial_step));
+    parallel.expect_same("the last step", static_cast<std::uint64_t>(end_step));
+    parallel.broadcast_state(model);
+}
+
+// A step's logs for the whole run: the ranks' mean loss (the global batch's, shares being equal),
+// their throughput together, and the slowest rank's clock (so all decide on the time limit alike).
+void combine_ranks(StepLogs& logs, DataParallel& parallel) {
+    const auto ranks = static_cast<double>(parallel.size());
+    logs.loss = parallel.mean(logs.loss);
+    logs.samples_per_s *= ranks;
+    logs.tokens_per_s *= ranks;
+    logs.elapsed = parallel.max(logs.elapsed);
+}
+
 // One fit() call: the loop's state, so each part of a step is a short method.
 class Trainer {
 public:
@@ -71,7 +102,10 @@ public:
           data_(data),
           callbacks_(callbacks),
           params_(run.model().parameters()),
-          per_epoch_(data.batches_per_epoch(o_.batch_size)) {}
+          per_epoch_(data.batches_per_epoch(o_.batch_size)),
+          parallel_(o_.data_parallel),
+          train_share_(share_of(&data, parallel_)),
+          val_share_(share_of(o_.validation_data, parallel_)) {}
 
     FitResult run() {
         FitResult result{.end_step = o_.initial_step};
@@ -88,7 +122,8 @@ public:
             ++result.steps;
             result.end_step = step + 1;
             result.last_loss = logs.loss;
-            if (last || run_.stop_requested()) break;
+            const bool stop = run_.stop_requested();  // any rank's callback stops every rank
+            if (last || (parallel_ ? parallel_->any(stop) : stop)) break;
         }
         result.seconds = seconds_since(start_);
         result.stop_reason = run_.stop_reason();
@@ -100,7 +135,8 @@ private:
     StepLogs train_step(std::int64_t step) {
         const auto step_start = Clock::now();
         for (Callback& c : callbacks_) c.on_step_begin(run_, step);
-        const Batch batch = data_.batch(step, o_.batch_size);
+        const Batch batch = (train_share_ ? *train_share_ : data_).batch(step, o_.batch_size);
+        if (parallel_) parallel_->split_generators(run_.model());
         Optimizer& optimizer = run_.optimizer();
         optimizer.zero_grad();
         const Tensor loss = loss_(batch);
@@ -109,6 +145,7 @@ private:
                 fmt::format("fit: the loss must be a scalar (got {})",
                             loss.defined() ? fmt::format("{}", loss.shape()) : "undefined"));
         loss.backward();
+        if (parallel_) parallel_->average_gradients(params_);
         const double max_norm =
             o_.grad_clip > 0 ? o_.grad_clip : std::numeric_limits<double>::infinity();
         const double grad_norm = clip_grad_norm(params_, max_norm);
@@ -123,13 +160,15 @@ private:
         logs.samples_per_s = rows / seconds;
         logs.tokens_per_s = rows * static_cast<double>(data_.tokens_per_row()) / seconds;
         logs.elapsed = seconds_since(start_);
+        if (parallel_) combine_ranks(logs, *parallel_);
         return logs;
     }
 
     void validate(StepLogs& logs, FitResult& result) {
         logs.val_loss =
-            evaluate(run_.model(), loss_, *o_.validation_data,
+            evaluate(run_.model(), loss_, val_share_ ? *val_share_ : *o_.validation_data,
                      {.batch_size = validation_batch_size(o_), .batches = o_.validation_batches});
+        if (parallel_) logs.val_loss = parallel_->mean(*logs.val_loss);
         result.val_loss = logs.val_loss;
         result.val_curve.emplace_back(logs.step + 1, *logs.val_loss);
         for (Callback& c : callbacks_) c.on_validation_end(run_, logs);
@@ -142,6 +181,8 @@ private:
     const Callbacks& callbacks_;
     std::vector<Tensor> params_;
     std::int64_t per_epoch_;
+    DataParallel* parallel_;                              // null: this process alone
+    std::unique_ptr<RankShare> train_share_, val_share_;  // this rank's rows, when parallel
     Clock::time_point start_ = Clock::now();
 };
 
@@ -161,6 +202,8 @@ FitResult fit(Module& model, const BatchLoss& loss, Optimizer& optimizer, const 
         options.validation_data->batches_per_epoch(validation_batch_size(options));
     FitRun run(model, optimizer, options,
                options.steps > 0 ? options.steps : options.epochs * per_epoch);
+    if (options.data_parallel)
+        start_data_parallel(*options.data_parallel, model, options, run.end_step());
     return Trainer(run, loss, data, callbacks).run();
 }
 

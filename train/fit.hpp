@@ -1,6 +1,6 @@
 // fit(): the training loop (Keras' model.fit), with evaluate() and predict() beside it. One step:
 //   on_step_begin → batch = data.batch(step) → zero_grad → loss(batch) → backward
-//   → clip the global gradient norm (optional) → optimizer.step()
+//   → average the gradients over the ranks (data-parallel only) → clip the global gradient norm (optional) → optimizer.step()
 //   → validation when due (mean loss over validation batches) → on_validation_end
 //   → on_step_end → stop if a callback asked to.
 // Steps are numbered from 0; data and callbacks see the step index, so `initial_step` resumes a
@@ -30,6 +30,8 @@
 #include "train/data_source.hpp"
 
 namespace tapegrad {
+
+class DataParallel;  // train/distributed.hpp
 
 // The scalar loss of one batch, with its graph: [&](const Batch& b) { return gpt.loss(b.x, b.y); }
 using BatchLoss = std::function<Tensor(const Batch& batch)>;
@@ -64,6 +66,11 @@ struct FitOptions {
     std::int64_t validation_batch_size = 0;       // 0 = batch_size
     double grad_clip = 0.0;   // max global gradient norm (optim/clip.hpp); 0 = off
     double time_limit = 0.0;  // seconds; the step crossing it is the last; 0 = none
+    // Data-parallel (train/distributed.hpp; not owned): this rank trains and validates on its
+    // share of every batch (batch sizes count all ranks' rows), rank 0's weights are broadcast
+    // first, gradients are averaged before clipping; logs carry the global loss and throughput.
+    // Callbacks run on every rank: give the ones that print or write files to rank 0 only.
+    DataParallel* data_parallel = nullptr;
 };
 
 struct FitResult {

@@ -8,6 +8,7 @@
 #include "autograd/tape.hpp"
 #include "optim/schedule.hpp"
 #include "train/callbacks.hpp"
+#include "train/distributed.hpp"
 #include "train/fit.hpp"
 
 namespace tapegrad {
@@ -50,8 +51,9 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
     const TokenSource train_source(train, options.block_size), val_source(val, options.block_size);
     LrScheduler lr(schedule);
     NanGuard nan_guard;
-    ProgressLogger progress({.quiet = options.quiet, .report_stop = false});
-    MetricsLogger metrics(options.metrics_path);
+    const bool root = !options.data_parallel || options.data_parallel->is_root();
+    ProgressLogger progress({.quiet = options.quiet || !root, .report_stop = false});
+    MetricsLogger metrics(root ? options.metrics_path : "");
     StepFunction user(on_step);
     const FitResult r = fit(model, gpt_loss(model), optimizer, train_source,
                             {.batch_size = options.batch,
@@ -61,7 +63,8 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
                              .validation_every = options.eval_every,
                              .validation_batches = options.eval_batches,
                              .grad_clip = options.grad_clip,
-                             .time_limit = options.time_limit},
+                             .time_limit = options.time_limit,
+                             .data_parallel = options.data_parallel},
                             {lr, nan_guard, progress, metrics, user});
     if (nan_guard.triggered()) throw ValueError(fmt::format("train: {}", nan_guard.message()));
     return {.steps = r.steps,

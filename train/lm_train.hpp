@@ -16,6 +16,8 @@
 
 namespace tapegrad {
 
+class DataParallel;  // train/distributed.hpp
+
 struct LmTrainOptions {
     std::int64_t batch = 16;
     std::int64_t block_size = 128;   // T
@@ -30,6 +32,9 @@ struct LmTrainOptions {
     double time_limit = 0.0;         // seconds; 0 = no limit. Stops after the step that crosses it.
     std::string metrics_path;        // JSON lines; empty = none
     bool quiet = false;              // no progress bar (it is also off when stderr is no terminal)
+    // Data-parallel across ranks (not owned; FitOptions::data_parallel): `batch` is the global
+    // batch; only rank 0 shows progress and writes metrics.
+    DataParallel* data_parallel = nullptr;
 };
 
 struct LmTrainResult {
