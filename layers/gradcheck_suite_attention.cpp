@@ -32,16 +32,8 @@ void add_attention(SuiteBuilder& suite, std::string name, std::shared_ptr<L> lay
         attention_inputs());
 }
 
-// E_q 4, E_v 3, E_k 4, H 2, k 3, v 2, E_out 5: every size different where Keras allows it.
 std::shared_ptr<MultiHeadAttention> small_mha(bool use_bias) {
-    return std::make_shared<MultiHeadAttention>(4, MultiHeadAttentionOptions{.num_heads = 2,
-                                                                             .key_dim = 3,
-                                                                             .value_dim = 2,
-                                                                             .use_bias = use_bias,
-                                                                             .output_shape = 5,
-                                                                             .value_input_dim = 3,
-                                                                             .key_input_dim = 4,
-                                                                             .seed = 1});
+    return std::make_shared<MultiHeadAttention>(4, small_mha_options(use_bias));
 }
 
 void add_multi_head_cases(SuiteBuilder& suite) {
@@ -61,6 +53,17 @@ void add_multi_head_cases(SuiteBuilder& suite) {
 }
 
 }  // namespace
+
+MultiHeadAttentionOptions small_mha_options(bool use_bias) {
+    return {.num_heads = 2,
+            .key_dim = 3,
+            .value_dim = 2,
+            .use_bias = use_bias,
+            .output_shape = 5,
+            .value_input_dim = 3,
+            .key_input_dim = 4,
+            .seed = 1};
+}
 
 void add_attention_cases(SuiteBuilder& suite) {
     for (const ScoreMode mode : {ScoreMode::dot, ScoreMode::concat})

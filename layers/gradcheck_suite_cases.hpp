@@ -9,6 +9,7 @@
 #include "layers/attention_core.hpp"
 #include "layers/gradcheck_suite.hpp"
 #include "layers/module.hpp"
+#include "layers/multi_head_attention.hpp"
 
 namespace tapegrad::detail {
 
@@ -37,6 +38,10 @@ struct AttentionMaskCase {
     AttentionCall call;
 };
 std::vector<AttentionMaskCase> attention_mask_cases();
+
+// E_q 4, E_v 3, E_k 4, H 2, k 3, v 2, E_out 5: every size different where Keras allows it
+// (for a layer built with query width 4). tests/test_mha.cpp checks the same layer.
+MultiHeadAttentionOptions small_mha_options(bool use_bias = true);
 
 void add_elementwise_cases(SuiteBuilder& suite);  // unary, binary
 void add_reduce_matmul_cases(SuiteBuilder& suite);

@@ -30,9 +30,12 @@ bool mpi_runnable() {
 }
 
 // mpirun as root on any machine, one OpenMP thread a rank; `timeout` turns a hang into a failure.
+// Under the sanitizers the ranks skip leak checks only: Open MPI leaks inside plugins it unloads
+// before exit, which LeakSanitizer cannot name for a suppression (docs/reliability.md).
 std::string mpirun(int ranks) {
     return fmt::format(
         "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 "
+        "ASAN_OPTIONS=\"${{ASAN_OPTIONS:-}}:detect_leaks=0\" "
         "timeout 60 mpirun --allow-run-as-root --oversubscribe -np {} ",
         ranks);
 }

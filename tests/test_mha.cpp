@@ -5,6 +5,7 @@
 #include "attention_cases.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
+#include "layers/gradcheck_suite_cases.hpp"
 #include "layers/masks.hpp"
 #include "layers/multi_head_attention.hpp"
 #include "support.hpp"
@@ -13,18 +14,6 @@ using namespace tapegrad;
 using namespace tapegrad::test;  // attention_cases.hpp and support.hpp
 
 namespace {
-
-// E_q 4, E_v 3, E_k 4, H 2, k 3, v 2, E_out 5: every size different where Keras allows it.
-MultiHeadAttentionOptions small_options(bool use_bias = true) {
-    return {.num_heads = 2,
-            .key_dim = 3,
-            .value_dim = 2,
-            .use_bias = use_bias,
-            .output_shape = 5,
-            .value_input_dim = 3,
-            .key_input_dim = 4,
-            .seed = 1};
-}
 
 // A float64 copy of the layer's parameters with non-zero biases, so every term is exercised.
 void randomize(MultiHeadAttention& layer) { test::randomize_parameters(layer, 0.8, 20); }
@@ -46,7 +35,7 @@ struct Block : Module {
 
 TEST_CASE("MultiHeadAttention: gradcheck w.r.t. query, value, key and all 8 weights, every mask") {
     for (bool use_bias : {true, false}) {
-        MultiHeadAttention layer(4, small_options(use_bias));
+        MultiHeadAttention layer(4, detail::small_mha_options(use_bias));
         randomize(layer);
         CHECK(layer.parameters().size() == (use_bias ? 8u : 4u));
         const std::vector<Tensor> xs = inputs_and_parameters(layer);
@@ -64,7 +53,7 @@ TEST_CASE("MultiHeadAttention: gradcheck w.r.t. query, value, key and all 8 weig
 }
 
 TEST_CASE("MultiHeadAttention: gradcheck with a per-head mask and of the returned scores") {
-    MultiHeadAttention layer(4, small_options());
+    MultiHeadAttention layer(4, detail::small_mha_options());
     randomize(layer);
     std::vector<std::uint8_t> keep(2 * 2 * 3 * 5);
     for (std::size_t i = 0; i < keep.size(); ++i) keep[i] = (i % 5 == 0) || (i * 7 % 3 != 0);
@@ -79,7 +68,7 @@ TEST_CASE("MultiHeadAttention: gradcheck with a per-head mask and of the returne
 }
 
 TEST_CASE("MultiHeadAttention: Keras' weight names, shapes, order, count and defaults") {
-    MultiHeadAttention layer(4, small_options());
+    MultiHeadAttention layer(4, detail::small_mha_options());
     const auto named = layer.named_parameters();
     const std::vector<std::pair<std::string, Shape>> expected = {
         {"query.kernel", {4, 2, 3}},
@@ -115,7 +104,7 @@ TEST_CASE("MultiHeadAttention: Keras' weight names, shapes, order, count and def
 
 TEST_CASE(
     "MultiHeadAttention: a fully masked query row outputs the output bias, with zero weights") {
-    MultiHeadAttention layer(4, small_options());
+    MultiHeadAttention layer(4, detail::small_mha_options());
     randomize(layer);
     const Tensor q = attention_input({2, 3, 4}, 1), v = attention_input({2, 5, 3}, 2);
     const std::uint8_t queries[] = {1, 1, 1, 1, 0, 1};

@@ -74,11 +74,11 @@ Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
             kernels::Gemm<T>::run(false, tb, d.batch.numel() * d.m, d.n, d.k, T(1), pa, lda, pb, ldb, T(0), pc, d.n);
             return;
         }
-        for (std::int64_t i = 0; i < d.batch.numel(); ++i) {
+        kernels::for_each_product(d.batch.numel(), d.m * d.n * d.k, [&](std::int64_t i) {
             const T* ai = pa + batch_offset(i, d.batch, la) * d.m * d.k;
             const T* bi = pb + batch_offset(i, d.batch, lb) * d.k * d.n;
             kernels::Gemm<T>::run(ta, tb, d.m, d.n, d.k, T(1), ai, lda, bi, ldb, T(0), pc + i * d.m * d.n, d.n);
-        }
+        });
     });
     return out;
 }

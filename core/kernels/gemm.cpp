@@ -2,7 +2,11 @@
 
 #include <cblas.h>
 
+#include <omp.h>
+#include <unistd.h>  // execv
+
 #include <algorithm>
+#include <cstdlib>
 
 namespace tapegrad::kernels {
 namespace {
@@ -45,7 +49,34 @@ void use_blas_threads(std::int64_t work) {
     }
 }
 
+// Below this many multiply-adds a product splits poorly across threads (a [128,32]·[32,128] head
+// product is 2^19), so many of them run one per thread instead.
+constexpr std::int64_t split_gemm_work = std::int64_t{1} << 23;
+
+// Programs linked with tapegrad let idle OpenMP threads sleep (OMP_WAIT_POLICY=passive) unless the
+// user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's default, spinning up to 300,000 pauses
+// between parallel regions, made GPT steps up to 3x slower on our 2-vCPU virtual machines (tiny
+// 27-37 -> 11.5 ms, medium 1222 -> 948 ms; docs/benchmarks.md). libgomp reads the policy once,
+// before main, from the environment the process started with, so the process re-executes itself
+// once with the variable set (glibc passes argv to library constructors). If that fails, it runs
+// on with libgomp's default.
+[[gnu::constructor]] void start_with_passive_openmp_wait(int, char** argv, char**) {
+    if (argv == nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY");  // exec failed: libgomp spins, so do not tell child processes otherwise
+}
+
 }  // namespace
+
+void run_products(std::int64_t count, std::int64_t work_each, void (*product)(void*, std::int64_t),
+                  void* context) {
+    const bool side_by_side = count > 1 && work_each < split_gemm_work && blas_shares_openmp_pool() &&
+                              !omp_in_parallel() && omp_get_max_threads() > 1;
+#pragma omp parallel for schedule(static) if (side_by_side)
+    for (std::int64_t i = 0; i < count; ++i) product(context, i);
+}
 
 template <class T>
 void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
