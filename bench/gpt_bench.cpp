@@ -50,6 +50,13 @@ void perf_enable(const std::string& fifo) {
     control << "enable" << std::endl;
 }
 
+// The wait policy libgomp runs with: passive unless the user set one (core/kernels/gemm.cpp).
+std::string omp_wait() {
+    if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return policy;
+    if (const char* spins = std::getenv("GOMP_SPINCOUNT")) return fmt::format("GOMP_SPINCOUNT={}", spins);
+    return "spin";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,9 +94,9 @@ int main(int argc, char** argv) {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     fmt::print(R"({{"engine":"tapegrad","config":"{}","ms_per_step":{:.2f},"tokens_per_s":{:.0f},"gflops":{:.2f},)"
-               R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{}}})"
+               R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{},"omp_wait":"{}"}})"
                "\n",
                c->name, median, tokens / median * 1e3, flops / median * 1e-6, static_cast<std::int64_t>(params),
-               usage.ru_maxrss / 1024.0, kernels::blas_config(), kernels::blas_threads());
+               usage.ru_maxrss / 1024.0, kernels::blas_config(), kernels::blas_threads(), omp_wait());
     return 0;
 }

@@ -2,7 +2,8 @@
 # Side-by-side GPT training-step benchmark, tapegrad vs PyTorch, in one run on this machine.
 # PyTorch runs at its best setting: intra-op threads {1,2} x OPENBLAS_NUM_THREADS {1,2} with Debian's
 # default (pthread) OpenBLAS, and threads {1,2} with OpenBLAS's OpenMP build (the one tapegrad
-# uses, libopenblas0-openmp); the fastest is kept.
+# uses, libopenblas0-openmp), with libgomp's default spinning wait and, for 2 threads, with
+# OMP_WAIT_POLICY=passive (tapegrad's default, core/kernels/gemm.cpp); the fastest is kept.
 #   bash bench/run.sh [steps]        (installs what is missing and builds first, as scripts/dev does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +17,14 @@ echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 for config in tiny small medium; do
     ours=$("$bin/gpt_bench" "$config" "$steps")
     best=""
-    for setting in "1 1 pthread" "1 2 pthread" "2 1 pthread" "2 2 pthread" "1 - openmp" "2 - openmp"; do
-        read -r threads blas build <<<"$setting"
+    for setting in "1 1 pthread spin" "1 2 pthread spin" "2 1 pthread spin" "2 2 pthread spin" "1 - openmp spin" \
+                   "2 - openmp spin" "2 1 pthread passive" "2 2 pthread passive" "2 - openmp passive"; do
+        read -r threads blas build wait <<<"$setting"
         env=(OPENBLAS_NUM_THREADS="$blas")
         [ "$build" = openmp ] && env=(LD_LIBRARY_PATH="$openmp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+        [ "$wait" = passive ] && env+=(OMP_WAIT_POLICY=passive)
         line=$(env "${env[@]}" /usr/bin/python3 bench/torch_gpt.py "$config" "$steps" --threads "$threads")
-        line=${line%\}}", \"openblas_threads\": \"$blas\", \"openblas_build\": \"$build\"}"
+        line=${line%\}}", \"openblas_threads\": \"$blas\", \"openblas_build\": \"$build\", \"omp_wait\": \"$wait\"}"
         if [ -z "$best" ] || /usr/bin/python3 -c "import json,sys; a,b=(json.loads(s) for s in sys.argv[1:]); sys.exit(0 if a['ms_per_step'] < b['ms_per_step'] else 1)" "$line" "$best"; then
             best=$line
         fi
