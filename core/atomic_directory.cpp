@@ -15,17 +15,13 @@ namespace tapegrad {
 namespace fs = std::filesystem;
 namespace {
 
-[[noreturn]] void fail(const fs::path& dir, std::string_view what, int err) {
-    throw_io_error(dir.string(), fmt::format("{}: {}", what, std::error_code(err, std::generic_category()).message()));
-}
-
 void sync_path(const fs::path& dir, const fs::path& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) fail(dir, fmt::format("cannot open {} to sync it", path.string()), errno);
+    if (fd < 0) throw_io_errno(dir, fmt::format("cannot open {} to sync it", path.string()), errno);
     const int r = ::fsync(fd);
     const int err = errno;
     ::close(fd);
-    if (r != 0 && err != EINVAL) fail(dir, fmt::format("fsync of {} failed", path.string()), err);
+    if (r != 0 && err != EINVAL) throw_io_errno(dir, fmt::format("fsync of {} failed", path.string()), err);
 }
 
 // Removes the staging directory unless it was swapped in; after a swap it holds the old contents,
@@ -54,9 +50,9 @@ void swap_in(const fs::path& dir, const fs::path& from, const fs::path& to) {
     if (fs::exists(to)) {
         if (!fs::is_directory(to)) throw_io_error(dir.string(), "exists and is not a directory");
         if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) != 0)
-            fail(dir, "cannot swap in the new directory", errno);
+            throw_io_errno(dir, "cannot swap in the new directory", errno);
     } else if (::rename(from.c_str(), to.c_str()) != 0) {
-        fail(dir, fmt::format("cannot rename {} to it", from.string()), errno);
+        throw_io_errno(dir, fmt::format("cannot rename {} to it", from.string()), errno);
     }
 }
 

@@ -20,12 +20,6 @@ namespace {
 
 thread_local std::optional<std::size_t> injected_failure_after;  // detail::InjectWriteFailure
 
-[[noreturn]] void fail(const fs::path& path, std::string_view what, int err) {
-    throw_io_error(
-        path.string(),
-        fmt::format("{}: {}", what, std::error_code(err, std::generic_category()).message()));
-}
-
 // An ostream buffer over a file descriptor that remembers the first write error (errno) instead of
 // losing it inside the stream's state bits.
 class FdBuffer : public std::streambuf {
@@ -92,7 +86,7 @@ public:
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         const int err = errno;  // read before fmt::format can touch it
         if (fd_ < 0)
-            fail(target, fmt::format("cannot create temporary file {}", path_.string()), err);
+            throw_io_errno(target, fmt::format("cannot create temporary file {}", path_.string()), err);
     }
     ~TempFile() {
         if (fd_ >= 0) ::close(fd_);
@@ -121,12 +115,12 @@ void sync_directory(const fs::path& path) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const int open_err = errno;
     if (fd < 0)
-        fail(path, fmt::format("cannot open directory {} to sync it", dir.string()), open_err);
+        throw_io_errno(path, fmt::format("cannot open directory {} to sync it", dir.string()), open_err);
     const int r = ::fsync(fd);
     const int err = errno;
     ::close(fd);
     if (r != 0 && err != EINVAL)
-        fail(path, "fsync of the directory failed", err);  // EINVAL: not supported
+        throw_io_errno(path, "fsync of the directory failed", err);  // EINVAL: not supported
 }
 
 void write_through(const fs::path& path, TempFile& temp,
@@ -136,7 +130,7 @@ void write_through(const fs::path& path, TempFile& temp,
     writer(out);
     out.flush();
     if (buffer.error() != 0)
-        fail(path, fmt::format("write failed after {} bytes", buffer.written()), buffer.error());
+        throw_io_errno(path, fmt::format("write failed after {} bytes", buffer.written()), buffer.error());
     if (!out) throw_io_error(path.string(), "the writer left the output stream in a failed state");
 }
 
@@ -146,15 +140,20 @@ void throw_io_error(std::string_view file, std::string_view what) {
     throw IoError(fmt::format("{}: {}", file, what));
 }
 
+void throw_io_errno(const fs::path& file, std::string_view what, int err) {
+    throw_io_error(file.string(),
+                   fmt::format("{}: {}", what, std::error_code(err, std::generic_category()).message()));
+}
+
 void write_file_atomic(const fs::path& path, const std::function<void(std::ostream&)>& writer) {
     const fs::path temp_path = path.string() + ".tmp." + std::to_string(::getpid());
     TempFile temp(path, temp_path);
     write_through(path, temp, writer);
-    if (::fsync(temp.fd()) != 0) fail(path, "fsync failed", errno);
-    if (temp.close() != 0) fail(path, "close failed", errno);
+    if (::fsync(temp.fd()) != 0) throw_io_errno(path, "fsync failed", errno);
+    if (temp.close() != 0) throw_io_errno(path, "close failed", errno);
     if (::rename(temp_path.c_str(), path.c_str()) != 0) {
         const int err = errno;
-        fail(path, fmt::format("cannot rename {} over it", temp_path.string()), err);
+        throw_io_errno(path, fmt::format("cannot rename {} over it", temp_path.string()), err);
     }
     temp.commit();
     sync_directory(path);
@@ -169,13 +168,13 @@ void write_file_atomic(const fs::path& path, std::span<const std::byte> bytes) {
 
 std::vector<std::byte> read_file(const fs::path& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(path, "cannot open", errno);
+    if (fd < 0) throw_io_errno(path, "cannot open", errno);
     struct Closer {
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) fail(path, "cannot stat", errno);
+    if (::fstat(fd, &st) != 0) throw_io_errno(path, "cannot stat", errno);
     if (S_ISDIR(st.st_mode)) throw_io_error(path.string(), "is a directory, not a file");
     std::vector<std::byte> bytes;
     std::size_t size = 0;
@@ -185,7 +184,7 @@ std::vector<std::byte> read_file(const fs::path& path) {
         const ssize_t r = ::read(fd, bytes.data() + size, bytes.size() - size);
         const int err = errno;
         if (r < 0 && err == EINTR) continue;
-        if (r < 0) fail(path, fmt::format("read failed at offset {}", size), err);
+        if (r < 0) throw_io_errno(path, fmt::format("read failed at offset {}", size), err);
         if (r == 0) break;
         size += static_cast<std::size_t>(r);
     }

@@ -27,6 +27,8 @@ std::vector<std::byte> read_file(const std::filesystem::path& path);
 // "<file>: <what>" as an IoError: the one format of file errors (what names the offset or the
 // entry).
 [[noreturn]] void throw_io_error(std::string_view file, std::string_view what);
+// The same, for a failed system call: "<file>: <what>: <strerror(err)>".
+[[noreturn]] void throw_io_errno(const std::filesystem::path& file, std::string_view what, int err);
 
 namespace detail {
 // Test hook: while one is alive, atomic writes on this thread fail after `bytes` bytes with ENOSPC,

@@ -15,11 +15,11 @@
 namespace tapegrad::detail {
 namespace {
 
-constexpr double bound = 0.8;  // parameter values: uniform(−bound, bound)
+constexpr double layer_bound = 0.8;  // parameter values: uniform(−layer_bound, layer_bound)
 
 // layer(x) w.r.t. x and every parameter.
 void add_layer(SuiteBuilder& suite, std::string name, std::shared_ptr<Layer> layer, const Tensor& x,
-               double param_bound = bound) {
+               double param_bound = layer_bound) {
     suite.add_module(std::move(name), *layer, param_bound,
                      [layer](const std::vector<Tensor>& v) { return (*layer)(v[0]); }, {x});
 }
@@ -46,7 +46,7 @@ void add_table_layer_cases(SuiteBuilder& suite) {
     auto table = std::make_shared<Embedding>(6, 3, EmbeddingOptions{.seed = 1});
     static const std::int32_t repeated[] = {1, 0, 5, 1};  // row 1 twice: its gradients add
     const Tensor tokens = ids(repeated, {2, 2});
-    suite.add_module("Embedding/repeated ids", *table, bound,
+    suite.add_module("Embedding/repeated ids", *table, layer_bound,
                      [table, tokens](const std::vector<Tensor>&) { return (*table)(tokens); }, {});
     add_layer(suite, "SinusoidalPositionalEncoding/[B,T,C]",
               std::make_shared<SinusoidalPositionalEncoding>(10, 6),

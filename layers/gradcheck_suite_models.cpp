@@ -12,7 +12,7 @@
 namespace tapegrad::detail {
 namespace {
 
-constexpr double bound = 0.6;  // parameter values: uniform(−bound, bound)
+constexpr double block_bound = 0.6;  // parameter values: uniform(−block_bound, block_bound)
 
 // d_model 4, 2 heads of 3, ffn 6, no dropout.
 TransformerBlockOptions small_block(bool norm_first) {
@@ -32,13 +32,13 @@ void add_block_cases(SuiteBuilder& suite, bool norm_first) {
     const Tensor pad = mask(real, {2, 3});
     auto encoder = std::make_shared<TransformerEncoderBlock>(4, small_block(norm_first));
     suite.add_module(
-        "TransformerEncoderBlock/" + ln + ", padding mask", *encoder, bound,
+        "TransformerEncoderBlock/" + ln + ", padding mask", *encoder, block_bound,
         [encoder, pad](const std::vector<Tensor>& v) { return (*encoder)(v[0], {.mask = pad}); },
         {x});
     auto decoder = std::make_shared<TransformerDecoderBlock>(4, small_block(norm_first));
     static const std::uint8_t real_context[] = {1, 1, 1, 0};
     const Tensor context_pad = mask(real_context, {2, 2});
-    suite.add_module("TransformerDecoderBlock/" + ln + ", padding masks", *decoder, bound,
+    suite.add_module("TransformerDecoderBlock/" + ln + ", padding masks", *decoder, block_bound,
                      [decoder, pad, context_pad](const std::vector<Tensor>& v) {
                          return (*decoder)(v[0], v[1], {.mask = pad, .context_mask = context_pad});
                      },
@@ -48,7 +48,7 @@ void add_block_cases(SuiteBuilder& suite, bool norm_first) {
 void add_transformer_model_cases(SuiteBuilder& suite) {
     Generator gen(4);
     auto ffn = std::make_shared<FeedForward>(4, small_block(false), gen);
-    suite.add_module("FeedForward/relu", *ffn, bound,
+    suite.add_module("FeedForward/relu", *ffn, block_bound,
                      [ffn](const std::vector<Tensor>& v) { return ffn->forward(v[0]); },
                      {grad_input({2, 3, 4}, 10)});
     auto model = std::make_shared<SequenceTransformer>(SequenceTransformerOptions{.vocab_size = 5,
@@ -60,7 +60,7 @@ void add_transformer_model_cases(SuiteBuilder& suite) {
                                                                                   .seed = 3});
     static const std::int32_t tokens[] = {1, 4, 0, 2, 2, 3};
     const Tensor ids_in = ids(tokens, {2, 3});
-    suite.add_module("SequenceTransformer/logits", *model, bound,
+    suite.add_module("SequenceTransformer/logits", *model, block_bound,
                      [model, ids_in](const std::vector<Tensor>&) { return (*model)(ids_in); }, {});
 }
 
@@ -70,7 +70,7 @@ const GptConfig block_config{.n_embd = 6, .n_layer = 2, .n_head = 3};
 // layer(x) w.r.t. x and every parameter.
 void add_gpt_layer(SuiteBuilder& suite, std::string name, std::shared_ptr<Layer> layer,
                    const Shape& input) {
-    suite.add_module(std::move(name), *layer, bound,
+    suite.add_module(std::move(name), *layer, block_bound,
                      [layer](const std::vector<Tensor>& v) { return (*layer)(v[0]); },
                      {grad_input(input, 1)});
 }
@@ -96,7 +96,7 @@ void add_gpt_cases(SuiteBuilder& suite) {
     static const std::int32_t tokens[] = {1, 3, 0, 6, 2, 2};
     static const std::int32_t next[] = {3, 0, 6, 2, 2, 5};
     const Tensor x = ids(tokens, {2, 3}), y = ids(next, {2, 3});
-    suite.add_module("Gpt/loss, tied head", *model, bound,
+    suite.add_module("Gpt/loss, tied head", *model, block_bound,
                      [model, x, y](const std::vector<Tensor>&) { return model->loss(x, y); }, {});
 }
 

@@ -19,6 +19,11 @@
 
 namespace tapegrad::test {
 
+// 0, 1, 2, ... laid out in `shape`.
+inline Tensor iota(const Shape& shape, DType dtype = f64) {
+    return arange(shape.numel(), {.dtype = dtype}).view_as_shape(shape);
+}
+
 // Runs gradcheck and fails the current test with the report's message when it does not pass.
 inline void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs,
                             const GradcheckOptions& options = {}) {

@@ -11,12 +11,9 @@
 
 using namespace tapegrad;
 using test::check_close;
+using test::iota;
 
 namespace {
-
-Tensor iota(const Shape& shape) {
-    return arange(shape.numel(), {.dtype = f64}).view_as_shape(shape);
-}
 
 // dx for y.backward(dy).
 Tensor grad_for(const Tensor& x, const Tensor& y, const Tensor& dy) {

@@ -12,13 +12,9 @@
 
 using namespace tapegrad;
 using test::check_close;
+using test::iota;
 
 namespace {
-
-// 0, 1, 2, ... laid out in `shape`.
-Tensor iota(const Shape& shape, DType dtype = f64) {
-    return arange(shape.numel(), {.dtype = dtype}).view_as_shape(shape);
-}
 
 // The gradient reaching x when `y` is back-propagated with an upstream gradient of ones.
 Tensor grad_of_ones(const Tensor& x, const Tensor& y) {

@@ -1,10 +1,8 @@
 // The gradcheck suite (every op and layer), sampled gradchecks, the whole-model gradcheck and the
 // `tapegrad gradcheck` command.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <cctype>
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,6 +14,7 @@
 #include "layers/gradcheck_module.hpp"
 #include "layers/gradcheck_suite.hpp"
 #include "layers/gradcheck_table.hpp"
+#include "cli_runner.hpp"
 #include "support.hpp"
 #include "train/pretrained.hpp"
 
@@ -102,23 +101,12 @@ std::filesystem::path saved_tiny_gpt(const Gpt& model) {
     return dir;
 }
 
-const GptConfig tiny{
+const GptConfig tiny_gpt{
     .vocab_size = 7, .n_positions = 4, .n_embd = 4, .n_layer = 1, .n_head = 2, .seed = 2};
 
-struct Run {
-    int status;
-    std::string out;
-};
-
-// Runs the tapegrad program with `args`, capturing stdout (stderr joins it).
-Run run_cli(const std::string& args) {
-    FILE* pipe = ::popen((std::string(TAPEGRAD_CLI) + " " + args + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+// Runs the tapegrad program with `args` (one string, split by the shell).
+test::CliResult run_cli(const std::string& args) {
+    return test::run_command(test::cli_command({}) + " " + args);
 }
 
 }  // namespace
@@ -220,7 +208,7 @@ TEST_CASE("gradcheck_parameters: a deliberately wrong backward fails in its own 
 }
 
 TEST_CASE("gradcheck_gpt: a tiny saved model passes for every parameter tensor, by GPT-2 name") {
-    Gpt model(tiny);
+    Gpt model(tiny_gpt);
     randomize_parameters(model, 0.6, 10);
     const std::filesystem::path dir = saved_tiny_gpt(model);
     const std::vector<ParameterCheck> rows = gradcheck_gpt(dir, 2, 4, 6, 0);
@@ -244,36 +232,36 @@ TEST_CASE(
     "tapegrad gradcheck: the suite's table, a model's table, and exit status 1 on a failure") {
     std::size_t unary = 0;
     for (const GradcheckCase& c : gradcheck_suite()) unary += c.name.rfind("unary/", 0) == 0;
-    Run r = run_cli("gradcheck --filter unary/");
-    CHECK_MESSAGE(r.status == 0, r.out);
-    CHECK_MESSAGE(r.out.find("op ") == 0, r.out);
-    CHECK_MESSAGE(r.out.find("\nunary/exp ") != std::string::npos, r.out);
+    test::CliResult r = run_cli("gradcheck --filter unary/");
+    CHECK_MESSAGE(r.status == 0, r.output);
+    CHECK_MESSAGE(r.output.find("op ") == 0, r.output);
+    CHECK_MESSAGE(r.output.find("\nunary/exp ") != std::string::npos, r.output);
     CHECK_MESSAGE(
-        r.out.find(fmt::format("\n{0} of {0} checks passed\n", unary)) != std::string::npos, r.out);
+        r.output.find(fmt::format("\n{0} of {0} checks passed\n", unary)) != std::string::npos, r.output);
 
     r = run_cli("gradcheck --filter Gpt/ --atol 0 --rtol 0");  // roundoff alone now fails
-    CHECK_MESSAGE(r.status == 1, r.out);
-    CHECK_MESSAGE(r.out.find("FAILED\n0 of 1 checks passed\n") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.status == 1, r.output);
+    CHECK_MESSAGE(r.output.find("FAILED\n0 of 1 checks passed\n") != std::string::npos, r.output);
 
     r = run_cli("gradcheck --filter no-such-op");
-    CHECK_MESSAGE(r.status == 1, r.out);
+    CHECK_MESSAGE(r.status == 1, r.output);
     CHECK_MESSAGE(
-        r.out.find("error: --filter: no check's name contains 'no-such-op'") != std::string::npos,
-        r.out);
+        r.output.find("error: --filter: no check's name contains 'no-such-op'") != std::string::npos,
+        r.output);
 
-    Gpt model(tiny);
+    Gpt model(tiny_gpt);
     randomize_parameters(model, 0.6, 10);
     const std::filesystem::path dir = saved_tiny_gpt(model);
     r = run_cli(
         fmt::format("gradcheck --model {} --batch 2 --seq-len 3 --elements 4", dir.string()));
-    CHECK_MESSAGE(r.status == 0, r.out);
+    CHECK_MESSAGE(r.status == 0, r.output);
     const std::size_t n = model.named_parameters().size();
-    const std::vector<std::string> row = line_words(r.out, "h.0.mlp.c_proj.weight ");
-    CHECK_MESSAGE(row.size() == 6, r.out);
-    CHECK_MESSAGE(row[1] == "[16,4]", r.out);  // shape, then elements checked
-    CHECK_MESSAGE(row[2] == "4", r.out);
-    CHECK_MESSAGE(row.back() == "ok", r.out);
-    CHECK_MESSAGE(r.out.find(fmt::format("\n{0} of {0} checks passed\n", n)) != std::string::npos,
-                  r.out);
+    const std::vector<std::string> row = line_words(r.output, "h.0.mlp.c_proj.weight ");
+    CHECK_MESSAGE(row.size() == 6, r.output);
+    CHECK_MESSAGE(row[1] == "[16,4]", r.output);  // shape, then elements checked
+    CHECK_MESSAGE(row[2] == "4", r.output);
+    CHECK_MESSAGE(row.back() == "ok", r.output);
+    CHECK_MESSAGE(r.output.find(fmt::format("\n{0} of {0} checks passed\n", n)) != std::string::npos,
+                  r.output);
     CHECK(run_cli(fmt::format("gradcheck --model {} --filter unary", dir.string())).status != 0);
 }
