@@ -103,6 +103,7 @@ public:
     // Mean cross-entropy of the next-token logits against targets i32 [B,T].
     Tensor loss(const Tensor& ids, const Tensor& targets);
     const GptConfig& config() const { return config_; }
+    ModuleList<GptBlock>& blocks() { return h_; }
     const ModuleList<GptBlock>& blocks() const { return h_; }
     // Where each head looks: every block's softmax weights for ids i32 [B,T], one [B,H,T,T] tensor
     // per layer (row = query, column = key; rows sum to 1; keys after the query get exactly 0).

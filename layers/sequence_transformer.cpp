@@ -5,19 +5,6 @@
 #include "autograd/tape.hpp"
 
 namespace tapegrad {
-namespace {
-
-// A block's child by its registered name: the blocks keep their sublayers private, and the
-// registry is the one place that lists them. The block is ours and not const.
-template <class Child>
-Child& child_of(TransformerEncoderBlock& block, const std::string& name) {
-    for (const auto& [path, m] : block.named_modules())
-        if (path == block.path() + "." + name)
-            if (auto* found = dynamic_cast<const Child*>(m)) return const_cast<Child&>(*found);
-    throw ValueError(fmt::format("{}: no child '{}'", block.describe(), name));
-}
-
-}  // namespace
 
 SequenceTransformer::SequenceTransformer(SequenceTransformerOptions options)
     : Module("SequenceTransformer"),
@@ -59,10 +46,9 @@ std::vector<Tensor> SequenceTransformer::attention_maps(const Tensor& ids) {
     std::vector<Tensor> maps;
     Tensor x = positions_.forward(embed_.forward(ids));  // [B,T,C]
     for (auto& block : blocks_) {
-        const Tensor h = child_of<LayerNorm>(*block, "self_attention_norm").forward(x);
-        MultiHeadAttention& attention = child_of<MultiHeadAttention>(*block, "self_attention");
-        maps.push_back(
-            attention(h, h, h, {.return_attention_scores = true, .training = false}).scores);
+        const Tensor h = block->self_attention_norm().forward(x);
+        maps.push_back(block->self_attention()(h, h, h, {.return_attention_scores = true, .training = false})
+                           .scores);
         x = (*block)(x, {.training = false});
     }
     return maps;

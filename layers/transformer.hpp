@@ -58,6 +58,12 @@ private:
 
 // What both blocks share: options, the self-attention and feed-forward sublayers with their norms.
 class TransformerBlockBase : public Module {
+public:
+    // The self-attention sublayer and the norm in front of it (pre-LN) or after it (post-LN), for
+    // reading attention maps.
+    MultiHeadAttention& self_attention() { return self_attention_; }
+    LayerNorm& self_attention_norm() { return self_attention_norm_; }
+
 protected:
     TransformerBlockBase(std::string type_name, std::int64_t d_model,
                          TransformerBlockOptions options);

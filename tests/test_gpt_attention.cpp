@@ -124,7 +124,7 @@ TEST_CASE("Gpt attention maps: eval without dropout, the mode restored, nothing 
     const std::vector<Tensor> second = model.attention_maps(prompt_ids());
     CHECK(first[1].to_vector() == second[1].to_vector());
     CHECK(model.is_training());
-    GptBlock& block = const_cast<GptBlock&>(model.blocks()[0]);
+    GptBlock& block = model.blocks()[0];
     CHECK_FALSE(block.attention().attention_weights().defined());
     model(prompt_ids());  // an ordinary forward keeps nothing either
     CHECK_FALSE(block.attention().attention_weights().defined());
