@@ -2,6 +2,7 @@
 #pragma once
 
 #include "autograd/ops/binary.hpp"
+#include "autograd/ops/causal_matmul.hpp"
 #include "autograd/ops/dropout.hpp"
 #include "autograd/ops/index.hpp"
 #include "autograd/ops/loss.hpp"

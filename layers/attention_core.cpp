@@ -5,6 +5,7 @@
 #include <cassert>
 
 #include "autograd/ops/binary.hpp"
+#include "autograd/ops/causal_matmul.hpp"
 #include "autograd/ops/dropout.hpp"
 #include "autograd/ops/matmul.hpp"
 #include "autograd/ops/softmax.hpp"
@@ -83,7 +84,7 @@ void expect_dropout_rate(std::string_view layer, double rate) {
 // In a row that keeps a key the softmax already gives masked keys exactly 0, so Keras' product
 // with the mask only changes fully masked rows; zeroing those rows of the output [.., Tq, Dv]
 // (and of the weights, if returned) is the same and skips a pass over [B,H,Tq,Tv].
-// Gradients come from the ops used: the fused masked_softmax, dropout, matmul and mul.
+// Gradients come from the ops used: the fused masked_softmax, dropout, matmul (or causal_mix) and mul.
 AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
                                    const AttentionMasks& masks,
                                    const AttentionCoreOptions& options) {
@@ -97,7 +98,10 @@ AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
         assert(options.generator != nullptr);
         used = dropout(weights, options.dropout, *options.generator);
     }
-    Tensor output = matmul(used, value);
+    // Causal multi-head weights are 0 above the diagonal, except in rows without keys, which are
+    // zeroed below: the product can skip that half.
+    const bool skip_masked = multi_head && masks.causal && causal_products_pay_off(scores.dim(-2));
+    Tensor output = skip_masked ? causal_mix(used, value) : matmul(used, value);
     Tensor live;  // multi_head: 1 on query rows that keep a key, undefined if all do
     if (multi_head && mask.defined())
         live = rows_with_keys(mask, masks.causal, scores.dim(-2), scores.dim(-1));

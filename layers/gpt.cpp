@@ -6,6 +6,7 @@
 
 #include "autograd/ops/binary.hpp"
 #include "autograd/ops/loss.hpp"
+#include "autograd/ops/causal_matmul.hpp"
 #include "autograd/ops/matmul.hpp"
 #include "autograd/ops/shape.hpp"
 #include "autograd/ops/softmax.hpp"
@@ -99,11 +100,12 @@ Tensor CausalSelfAttention::forward(const Tensor& x) {
     const Tensor q = reshape(parts[0], {B, H, T, D});
     const Tensor k = reshape(parts[1], {B, H, T, D});
     const Tensor v = reshape(parts[2], {B, H, T, D});
-    const Tensor scores = matmul(q, k, false, true);  // [B,H,T,T]
+    const bool skip_masked = causal_products_pay_off(T);  // compute only keys j <= i
+    const Tensor scores = skip_masked ? causal_scores(q, k) : matmul(q, k, false, true);  // [B,H,T,T]
     const Tensor weights = masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), true);
     if (keep_weights_) weights_ = weights;
     const Tensor att = attn_dropout_(weights);
-    const Tensor y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
+    const Tensor y = reshape(permute(skip_masked ? causal_mix(att, v) : matmul(att, v), {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
 }
 

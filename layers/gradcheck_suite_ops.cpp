@@ -90,6 +90,15 @@ void add_reduce_matmul_cases(SuiteBuilder& suite) {
     suite.add("matmul/matmul matrix @ batched, TT",
               [](const std::vector<Tensor>& x) { return matmul(x[0], x[1], true, true); },
               {grad_input({4, 2}, 46), grad_input({2, 3, 4}, 45)});
+    // causal products: one block (5), several with a ragged last one (40 -> blocks of 16), and
+    // more queries than keys and the reverse
+    const std::int64_t causal_sizes[][2] = {{5, 5}, {40, 40}, {37, 21}, {21, 37}};
+    for (const auto& [tq, tk] : causal_sizes) {
+        suite.add(fmt::format("causal_matmul/causal_scores Tq {} Tk {}", tq, tk),
+                  of_two(causal_scores), {grad_input({2, tq, 3}, 47), grad_input({2, tk, 3}, 48)});
+        suite.add(fmt::format("causal_matmul/causal_mix Tq {} Tk {}", tq, tk), of_two(causal_mix),
+                  {grad_input({2, tq, tk}, 49), grad_input({2, tk, 3}, 50)});
+    }
     suite.add("matmul/linear with bias",
               [](const std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); },
               {grad_input({2, 3, 4}, 51), grad_input({4, 5}, 52), grad_input({5}, 53)});

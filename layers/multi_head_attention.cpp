@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "autograd/ops/causal_matmul.hpp"
 #include "autograd/ops/matmul.hpp"
 #include "autograd/ops/shape.hpp"
 #include "layers/init.hpp"
@@ -122,8 +123,10 @@ AttentionResult MultiHeadAttention::operator()(const Tensor& query, const Tensor
                                        .training = call.training.value_or(is_training()),
                                        .generator = &generator_,
                                        .return_weights = call.return_attention_scores};
-    AttentionCoreResult r =
-        attention_core(matmul(q_heads, k_heads, false, true), v_heads, masks, options);
+    const bool skip_masked = masks.causal && causal_products_pay_off(query.dim(1));
+    const Tensor scores = skip_masked ? causal_scores(q_heads, k_heads)  // only keys j <= i
+                                      : matmul(q_heads, k_heads, false, true);
+    AttentionCoreResult r = attention_core(scores, v_heads, masks, options);
     return {remember_output(merge_heads(r.output, output_kernel_, output_bias_)), r.weights};
 }
 

@@ -130,6 +130,29 @@ TEST_CASE("MultiHeadAttention: causal equals an explicit lower-triangular attent
                 1e-5);  // the last query sees all
 }
 
+TEST_CASE("MultiHeadAttention: causal at T >= 128 (products skip the masked half) equals the explicit mask") {
+    const std::int64_t t = 150;  // ragged blocks; causal_products_pay_off(150)
+    REQUIRE(causal_products_pay_off(t));
+    MultiHeadAttention layer(8, {.num_heads = 2, .key_dim = 4, .seed = 8});
+    layer.to(f64);
+    const Tensor x = uniform({2, t, 8}, -1, 1, {.dtype = f64, .seed = 9, .requires_grad = true});
+    // batch 1's keys from 1 on are padding, and its last 5 queries: those rows keep no key
+    const std::int64_t key_lengths[] = {t, 1}, query_lengths[] = {t, t - 5};
+    const Tensor keys = padding_mask(key_lengths, t), queries = padding_mask(query_lengths, t);
+    const Tensor dy = uniform({2, t, 8}, -1, 1, {.dtype = f64, .seed = 10});
+    const auto output_and_grad = [&](const AttentionCall& call) {
+        x.zero_grad();
+        const Tensor y = layer(x, x, {}, call).output;
+        y.backward(dy);
+        return std::pair{y.detach(), x.grad().detach()};
+    };
+    const auto [y, dx] = output_and_grad({.query_mask = queries, .value_mask = keys, .use_causal_mask = true});
+    const Tensor explicit_mask = mask_and(causal_mask(t, t), keys.view_as_shape({2, 1, t}));
+    const auto [y_ref, dx_ref] = output_and_grad({.query_mask = queries, .attention_mask = explicit_mask});
+    check_close(y, y_ref, 1e-12, 1e-10);
+    check_close(dx, dx_ref, 1e-12, 1e-10);
+}
+
 TEST_CASE("MultiHeadAttention: dropout while training, scores returned before dropout") {
     MultiHeadAttention layer(4, {.num_heads = 2, .key_dim = 3, .dropout = 0.5, .seed = 6});
     const Tensor x = uniform({2, 4, 4}, -1, 1, {.seed = 7});

@@ -1,0 +1,102 @@
+// Causal attention's products. With L = tril (keep j <= i) and G the output's gradient:
+//   S = L(Q·Kᵀ):  dQ = L(G)·K      dK = L(G)ᵀ·Q
+//   O = L(W)·V:   dW = L(G·Vᵀ)     dV = L(W)ᵀ·G
+// so three kernels (lower_product, lower_times, lower_transposed_times) serve both passes.
+#include "autograd/ops/causal_matmul.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "autograd/tape.hpp"
+#include "core/kernels/causal_gemm.hpp"
+#include "core/kernels/gemm.hpp"
+
+namespace tapegrad {
+namespace {
+
+enum class Kernel { lower_product, lower_times, lower_transposed_times };
+
+struct Sizes {
+    std::int64_t tq, tk, d;
+};
+
+// out [..., rows, cols] = kernel(a, b) for every matrix of the (equal) leading axes.
+Tensor run(Kernel kernel, const Tensor& a, const Tensor& b, std::int64_t rows, std::int64_t cols,
+           Sizes n) {
+    Shape shape(a.shape().dims().first(a.rank() - 2));
+    const std::int64_t count = shape.numel();
+    shape.push_back(rows);
+    shape.push_back(cols);
+    Tensor out = Tensor::empty(shape, a.dtype());
+    const std::int64_t step_a = a.numel() / std::max<std::int64_t>(count, 1);
+    const std::int64_t step_b = b.numel() / std::max<std::int64_t>(count, 1);
+    dispatch("causal product", a.dtype(), [&]<class T>() {
+        using K = kernels::CausalGemm<T>;
+        const auto f = kernel == Kernel::lower_product ? K::lower_product
+                       : kernel == Kernel::lower_times ? K::lower_times
+                                                       : K::lower_transposed_times;
+        const T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        T* pc = out.data<T>();
+        kernels::for_each_product(count, n.tq * n.tk * n.d / 2, [&](std::int64_t i) {
+            f(pa + i * step_a, pb + i * step_b, pc + i * rows * cols, n.tq, n.tk, n.d);
+        });
+    });
+    return out;
+}
+
+Shape leading(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
+
+// a [..., m, x] and b [..., n, y] with equal leading axes and x == y (inner) or m == n (outer).
+void check(const char* op, const Tensor& a, const Tensor& b, bool inner) {
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    if (a.dtype() != b.dtype() || !is_floating(a.dtype()))
+        throw ValueError(fmt::format("{}: {} {}, {} {}: dtypes differ or are not floating", op, sa,
+                                     dtype_name(a.dtype()), sb, dtype_name(b.dtype())));
+    const auto fail = [&](std::string_view what) {
+        throw_shape_error(op, fmt::format("{}, {}", sa, sb), what);
+    };
+    if (sa.rank() < 2 || sa.rank() != sb.rank()) fail("both operands need the same rank >= 2");
+    if (!(leading(sa) == leading(sb))) fail("leading axes differ");
+    const std::size_t r = sa.rank();
+    if (inner ? sa[r - 1] != sb[r - 1] : sa[r - 1] != sb[r - 2])
+        fail(inner ? "feature sizes differ" : "weights' keys differ from the values' length");
+}
+
+}  // namespace
+
+bool causal_products_pay_off(std::int64_t t) { return t >= 128; }
+
+Tensor causal_scores(const Tensor& q, const Tensor& k) {
+    check("causal_scores", q, k, true);
+    const Sizes n{q.dim(-2), k.dim(-2), q.dim(-1)};
+    return record("causal_scores", {q, k}, run(Kernel::lower_product, q, k, n.tq, n.tk, n), {},
+                  [](Backward& bw) {
+                      const Tensor& q = bw.input(0);
+                      const Tensor& k = bw.input(1);
+                      const Tensor& g = bw.grad_out();
+                      const Sizes n{q.dim(-2), k.dim(-2), q.dim(-1)};
+                      if (bw.needs(0)) bw.accumulate(0, run(Kernel::lower_times, g, k, n.tq, n.d, n));
+                      if (bw.needs(1))
+                          bw.accumulate(1, run(Kernel::lower_transposed_times, g, q, n.tk, n.d, n));
+                  });
+}
+
+Tensor causal_mix(const Tensor& weights, const Tensor& v) {
+    check("causal_mix", weights, v, false);
+    const Sizes n{weights.dim(-2), weights.dim(-1), v.dim(-1)};
+    return record("causal_mix", {weights, v}, run(Kernel::lower_times, weights, v, n.tq, n.d, n), {},
+                  [](Backward& bw) {
+                      const Tensor& w = bw.input(0);
+                      const Tensor& v = bw.input(1);
+                      const Tensor& g = bw.grad_out();
+                      const Sizes n{w.dim(-2), w.dim(-1), v.dim(-1)};
+                      if (bw.needs(0)) bw.accumulate(0, run(Kernel::lower_product, g, v, n.tq, n.tk, n));
+                      if (bw.needs(1))
+                          bw.accumulate(1, run(Kernel::lower_transposed_times, w, g, n.tk, n.d, n));
+                  });
+}
+
+}  // namespace tapegrad
