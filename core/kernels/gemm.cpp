@@ -74,7 +74,11 @@ void run_products(std::int64_t count, std::int64_t work_each, void (*product)(vo
                   void* context) {
     const bool side_by_side = count > 1 && work_each < split_gemm_work && blas_shares_openmp_pool() &&
                               !omp_in_parallel() && omp_get_max_threads() > 1;
-#pragma omp parallel for schedule(static) if (side_by_side)
+    if (!side_by_side) {  // not `omp parallel if (false)`: BLAS would nest a team in that team of one,
+        for (std::int64_t i = 0; i < count; ++i) product(context, i);  // which libgomp makes new
+        return;                                                        // threads for, every time
+    }
+#pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < count; ++i) product(context, i);
 }
 
