@@ -13,8 +13,10 @@ bin=${TAPEGRAD_BUILD_DIR:-build}
 bash scripts/dev build >&2
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
-"$bin/sgemm_peak"
 for config in tiny small medium; do
+    # the peak right before each config: on a shared host it drifts during a run (167-200 GFLOP/s)
+    peak=$("$bin/sgemm_peak")
+    echo "$peak"
     ours=$("$bin/gpt_bench" "$config" "$steps")
     best=""
     for setting in "1 1 pthread spin" "1 2 pthread spin" "2 1 pthread spin" "2 2 pthread spin" "1 - openmp spin" \
@@ -31,5 +33,5 @@ for config in tiny small medium; do
     done
     echo "$ours"
     echo "$best"
-    /usr/bin/python3 -c "import json,sys; a,b=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x\")" "$ours" "$best"
+    /usr/bin/python3 -c "import json,sys; a,b,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, tapegrad MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s\")" "$ours" "$best" "$peak"
 done
