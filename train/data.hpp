@@ -14,6 +14,9 @@ namespace tapegrad {
 struct Batch {
     Tensor x;  // i32 [B,T] inputs
     Tensor y;  // i32 [B,T] next-token targets
+
+    // The examples in the batch: x's first axis (1 for a scalar x).
+    std::int64_t rows() const { return x.rank() == 0 ? 1 : x.dim(0); }
 };
 
 class TokenData {

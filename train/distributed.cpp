@@ -25,8 +25,6 @@ std::string rank_state(const std::string& root_state, int rank) {
     return derived.state_hex();
 }
 
-std::int64_t rows_of(const Tensor& t) { return t.rank() == 0 ? 1 : t.dim(0); }
-
 }  // namespace
 
 bool mpi_built() { return comm::built_with_mpi(); }
@@ -193,7 +191,7 @@ RankShare::RankShare(const DataSource& data, int rank, int ranks)
 Batch RankShare::batch(std::int64_t step, std::int64_t batch_size) const {
     Batch all = data_.batch(step, batch_size);
     if (ranks_ == 1) return all;
-    const std::int64_t rows = rows_of(all.x);
+    const std::int64_t rows = all.rows();
     if (rows % ranks_ != 0)
         throw ValueError(
             fmt::format("data-parallel: step {}'s batch of {} rows does not divide "

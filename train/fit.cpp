@@ -57,8 +57,6 @@ void check_options(const FitOptions& o) {
     expect_option(o.time_limit >= 0, "fit", "time_limit", o.time_limit, ">= 0");
 }
 
-std::int64_t rows_of(const Tensor& x) { return x.rank() == 0 ? 1 : x.dim(0); }
-
 std::int64_t validation_batch_size(const FitOptions& o) {
     return o.validation_batch_size > 0 ? o.validation_batch_size : o.batch_size;
 }
@@ -156,7 +154,7 @@ private:
                       .lr = optimizer.lr(),
                       .grad_norm = grad_norm};
         const double seconds = std::max(seconds_since(step_start), 1e-9);
-        const auto rows = static_cast<double>(rows_of(batch.x));
+        const auto rows = static_cast<double>(batch.rows());
         logs.samples_per_s = rows / seconds;
         logs.tokens_per_s = rows * static_cast<double>(data_.tokens_per_row()) / seconds;
         logs.elapsed = seconds_since(start_);
@@ -227,7 +225,7 @@ double evaluate(Module& model, const BatchLoss& loss, const DataSource& data,
     double total = 0.0, rows = 0.0;
     for (std::int64_t i = 0; i < n; ++i) {
         const Batch b = data.batch(i, options.batch_size);
-        const auto r = static_cast<double>(rows_of(b.x));
+        const auto r = static_cast<double>(b.rows());
         total += loss(b).item() * r;
         rows += r;
     }
