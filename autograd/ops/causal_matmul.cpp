@@ -46,10 +46,10 @@ Tensor run(Kernel kernel, const Tensor& a, const Tensor& b, std::int64_t rows, s
     return out;
 }
 
-Shape leading(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
+Shape batch_axes(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
 
 // a [..., m, x] and b [..., n, y] with equal leading axes and x == y (inner) or m == n (outer).
-void check(const char* op, const Tensor& a, const Tensor& b, bool inner) {
+void check_operands(const char* op, const Tensor& a, const Tensor& b, bool inner) {
     const Shape& sa = a.shape();
     const Shape& sb = b.shape();
     if (a.dtype() != b.dtype() || !is_floating(a.dtype()))
@@ -59,7 +59,7 @@ void check(const char* op, const Tensor& a, const Tensor& b, bool inner) {
         throw_shape_error(op, fmt::format("{}, {}", sa, sb), what);
     };
     if (sa.rank() < 2 || sa.rank() != sb.rank()) fail("both operands need the same rank >= 2");
-    if (!(leading(sa) == leading(sb))) fail("leading axes differ");
+    if (!(batch_axes(sa) == batch_axes(sb))) fail("leading axes differ");
     const std::size_t r = sa.rank();
     if (inner ? sa[r - 1] != sb[r - 1] : sa[r - 1] != sb[r - 2])
         fail(inner ? "feature sizes differ" : "weights' keys differ from the values' length");
@@ -70,7 +70,7 @@ void check(const char* op, const Tensor& a, const Tensor& b, bool inner) {
 bool causal_products_pay_off(std::int64_t t) { return t >= 128; }
 
 Tensor causal_scores(const Tensor& q, const Tensor& k) {
-    check("causal_scores", q, k, true);
+    check_operands("causal_scores", q, k, true);
     const Sizes n{q.dim(-2), k.dim(-2), q.dim(-1)};
     return record("causal_scores", {q, k}, run(Kernel::lower_product, q, k, n.tq, n.tk, n), {},
                   [](Backward& bw) {
@@ -85,7 +85,7 @@ Tensor causal_scores(const Tensor& q, const Tensor& k) {
 }
 
 Tensor causal_mix(const Tensor& weights, const Tensor& v) {
-    check("causal_mix", weights, v, false);
+    check_operands("causal_mix", weights, v, false);
     const Sizes n{weights.dim(-2), weights.dim(-1), v.dim(-1)};
     return record("causal_mix", {weights, v}, run(Kernel::lower_times, weights, v, n.tq, n.d, n), {},
                   [](Backward& bw) {
