@@ -70,6 +70,8 @@ std::size_t normalize_axis(std::string_view op, std::int64_t axis, std::size_t r
     return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
 }
 
+Shape batch_axes(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
+
 bool broadcasts_to(const Shape& from, const Shape& to) {
     if (from.rank() > to.rank()) return false;
     const std::size_t shift = to.rank() - from.rank();

@@ -46,6 +46,8 @@ private:
 std::size_t normalize_axis(std::string_view op, std::int64_t axis, std::size_t rank);
 // NumPy broadcasting of two shapes; throws ShapeError naming the op and both shapes.
 Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
+// The axes before the last two: the batch axes of a stack of matrices [..., m, n] (rank >= 2).
+Shape batch_axes(const Shape& s);
 // Whether `from` repeats to `to` under NumPy rules without growing `to`.
 bool broadcasts_to(const Shape& from, const Shape& to);
 // Shape-error helpers with the one message format "<op>: <shapes>: <what differs> (<numbers>)".

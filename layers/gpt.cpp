@@ -105,7 +105,8 @@ Tensor CausalSelfAttention::forward(const Tensor& x) {
     const Tensor weights = masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), true);
     if (keep_weights_) weights_ = weights;
     const Tensor att = attn_dropout_(weights);
-    const Tensor y = reshape(permute(skip_masked ? causal_mix(att, v) : matmul(att, v), {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
+    const Tensor mixed = skip_masked ? causal_mix(att, v) : matmul(att, v);  // [B,H,T,D]
+    const Tensor y = reshape(permute(mixed, {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
 }
 

@@ -112,7 +112,7 @@ Tensor rows_with_keys(const Tensor& mask, bool causal, std::int64_t tq, std::int
         throw_shape_error("rows_with_keys", fmt::format("mask {}", s), "expected rank >= 2");
     const std::int64_t rows = s[s.rank() - 2], cols = s.back(),
                        lead = s.numel() / std::max<std::int64_t>(rows * cols, 1);
-    Shape out_shape(s.dims().first(s.rank() - 2));
+    Shape out_shape = batch_axes(s);
     out_shape.push_back(tq);
     out_shape.push_back(1);
     Tensor out = Tensor::empty(out_shape, b8);

@@ -21,10 +21,12 @@ struct Sizes {
     std::int64_t tq, tk, d;
 };
 
-// out [..., rows, cols] = kernel(a, b) for every matrix of the (equal) leading axes.
-Tensor run(Kernel kernel, const Tensor& a, const Tensor& b, std::int64_t rows, std::int64_t cols,
-           Sizes n) {
-    Shape shape(a.shape().dims().first(a.rank() - 2));
+// out = kernel(a, b) for every matrix of the (equal) batch axes: [..., Tq, Tk] from lower_product,
+// [..., Tq, d] from lower_times, [..., Tk, d] from lower_transposed_times.
+Tensor run(Kernel kernel, const Tensor& a, const Tensor& b, Sizes n) {
+    const std::int64_t rows = kernel == Kernel::lower_transposed_times ? n.tk : n.tq;
+    const std::int64_t cols = kernel == Kernel::lower_product ? n.tk : n.d;
+    Shape shape = batch_axes(a.shape());
     const std::int64_t count = shape.numel();
     shape.push_back(rows);
     shape.push_back(cols);
@@ -45,8 +47,6 @@ Tensor run(Kernel kernel, const Tensor& a, const Tensor& b, std::int64_t rows, s
     });
     return out;
 }
-
-Shape batch_axes(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
 
 // a [..., m, x] and b [..., n, y] with equal leading axes and x == y (inner) or m == n (outer).
 void check_operands(const char* op, const Tensor& a, const Tensor& b, bool inner) {
@@ -72,30 +72,30 @@ bool causal_products_pay_off(std::int64_t t) { return t >= 128; }
 Tensor causal_scores(const Tensor& q, const Tensor& k) {
     check_operands("causal_scores", q, k, true);
     const Sizes n{q.dim(-2), k.dim(-2), q.dim(-1)};
-    return record("causal_scores", {q, k}, run(Kernel::lower_product, q, k, n.tq, n.tk, n), {},
+    return record("causal_scores", {q, k}, run(Kernel::lower_product, q, k, n), {},
                   [](Backward& bw) {
                       const Tensor& q = bw.input(0);
                       const Tensor& k = bw.input(1);
                       const Tensor& g = bw.grad_out();
                       const Sizes n{q.dim(-2), k.dim(-2), q.dim(-1)};
-                      if (bw.needs(0)) bw.accumulate(0, run(Kernel::lower_times, g, k, n.tq, n.d, n));
+                      if (bw.needs(0)) bw.accumulate(0, run(Kernel::lower_times, g, k, n));
                       if (bw.needs(1))
-                          bw.accumulate(1, run(Kernel::lower_transposed_times, g, q, n.tk, n.d, n));
+                          bw.accumulate(1, run(Kernel::lower_transposed_times, g, q, n));
                   });
 }
 
 Tensor causal_mix(const Tensor& weights, const Tensor& v) {
     check_operands("causal_mix", weights, v, false);
     const Sizes n{weights.dim(-2), weights.dim(-1), v.dim(-1)};
-    return record("causal_mix", {weights, v}, run(Kernel::lower_times, weights, v, n.tq, n.d, n), {},
+    return record("causal_mix", {weights, v}, run(Kernel::lower_times, weights, v, n), {},
                   [](Backward& bw) {
                       const Tensor& w = bw.input(0);
                       const Tensor& v = bw.input(1);
                       const Tensor& g = bw.grad_out();
                       const Sizes n{w.dim(-2), w.dim(-1), v.dim(-1)};
-                      if (bw.needs(0)) bw.accumulate(0, run(Kernel::lower_product, g, v, n.tq, n.tk, n));
+                      if (bw.needs(0)) bw.accumulate(0, run(Kernel::lower_product, g, v, n));
                       if (bw.needs(1))
-                          bw.accumulate(1, run(Kernel::lower_transposed_times, w, g, n.tk, n.d, n));
+                          bw.accumulate(1, run(Kernel::lower_transposed_times, w, g, n));
                   });
 }
 

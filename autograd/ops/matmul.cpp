@@ -15,15 +15,13 @@ struct Dims {
     Shape batch;  // broadcast leading axes
 };
 
-Shape leading(const Shape& s) { return Shape(s.dims().first(s.rank() - 2)); }
-
 // The broadcast leading axes; the error names both whole operands, not just their batch parts.
 Shape batch_shape(const Shape& sa, const Shape& sb) {
     try {
-        return broadcast_shapes("matmul", leading(sa), leading(sb));
+        return broadcast_shapes("matmul", batch_axes(sa), batch_axes(sb));
     } catch (const ShapeError&) {
         throw_shape_error("matmul", fmt::format("{} @ {}", sa, sb),
-                          fmt::format("batch axes do not broadcast ({} vs {})", leading(sa), leading(sb)));
+                          fmt::format("batch axes do not broadcast ({} vs {})", batch_axes(sa), batch_axes(sb)));
     }
 }
 
@@ -64,7 +62,7 @@ Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     out_shape.push_back(d.m);
     out_shape.push_back(d.n);
     Tensor out = Tensor::empty(out_shape, a.dtype());
-    const Shape la = leading(a.shape()), lb = leading(b.shape());
+    const Shape la = batch_axes(a.shape()), lb = batch_axes(b.shape());
     dispatch("matmul", a.dtype(), [&]<class T>() {
         const T* pa = a.data<T>();
         const T* pb = b.data<T>();
