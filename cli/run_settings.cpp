@@ -29,7 +29,8 @@ void for_each_setting(Settings& s, F&& f) {
     f("--optimizer", s.optimizer), f("--batch", s.batch), f("--block-size", s.block_size);
     f("--lr", s.lr), f("--min-lr", s.min_lr), f("--warmup", s.warmup), f("--weight-decay", s.weight_decay);
     f("--beta1", s.beta1), f("--beta2", s.beta2), f("--momentum", s.momentum), f("--grad-clip", s.grad_clip);
-    f("--val-fraction", s.val_fraction), f("--seed", s.seed), f("--steps", s.steps);
+    f("--val-fraction", s.val_fraction), f("--seed", s.seed), f("--sampling", s.sampling);
+    f("--steps", s.steps);
 }
 
 }  // namespace
@@ -54,13 +55,16 @@ void add_run_options(CLI::App& c, RunSettings& s) {
         ->check(CLI::NonNegativeNumber)->capture_default_str();
     c.add_option("--val-fraction", s.val_fraction, "share of the data held out for validation, at its end")
         ->check(CLI::Range(0.0, 0.5))->capture_default_str();
-    c.add_option("--seed", s.seed, "initialisation, dropout and data-independent randomness")->capture_default_str();
+    c.add_option("--seed", s.seed, "initialisation, dropout and the random windows")->capture_default_str();
+    c.add_option("--sampling", s.sampling, "training batches: random windows keyed by seed and step, or "
+                 "llm.c's sequential order")->check(CLI::IsMember({"random", "sequential"}))->capture_default_str();
     c.add_option("--steps", s.steps, "total optimizer steps (the schedule ends here)")
         ->check(CLI::PositiveNumber)->capture_default_str();
     c.add_option("--eval-every", s.eval_every, "validation every K steps (0 = only at the end)")
         ->check(CLI::NonNegativeNumber)->capture_default_str();
-    c.add_option("--eval-batches", s.eval_batches, "validation batches")->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    c.add_option("--eval-batches", s.eval_batches, "validation batches, spread over the validation split, "
+                 "or 'all' to sweep it once")->transform(CLI::Transformer({{"all", "0"}}))
+        ->check(CLI::NonNegativeNumber)->capture_default_str();
 }
 
 std::string to_json(const RunSettings& s) {
@@ -70,7 +74,9 @@ std::string to_json(const RunSettings& s) {
 }
 
 void merge_saved_settings(const CLI::App& c, RunSettings& s, const std::string& saved_json) {
-    const json saved = json::parse(saved_json);
+    json saved = json::parse(saved_json);
+    // Checkpoints from before --sampling existed were trained with the sequential rule.
+    if (saved.is_object() && !saved.contains("sampling")) saved["sampling"] = "sequential";
     try {
         for_each_setting(s, [&](const char* option, auto& value) {
             if (std::string_view(option) != "--steps") merge_one(c, saved, option, value);

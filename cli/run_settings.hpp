@@ -23,10 +23,11 @@ struct RunSettings {
     double grad_clip = 1.0;
     double val_fraction = 0.1;
     std::uint64_t seed = 1337;
+    std::string sampling = "random";  // train/data.hpp's batch rule: random | sequential
     // May change between the parts of a run.
     std::int64_t steps = 1000;        // where the schedule ends; a resume may extend it
     std::int64_t eval_every = 100;
-    std::int64_t eval_batches = 16;
+    std::int64_t eval_batches = 16;   // 0 ("all"): the whole validation split
 };
 
 // Registers every setting as an option of `command` (--optimizer, --batch, ...).

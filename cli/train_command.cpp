@@ -1,6 +1,6 @@
 // tapegrad train: a new GPT (--n-layer ...), one started from saved weights (--init DIR), or a
-// resumed run (--resume DIR), trained with the deterministic data rule and a warm-up + cosine
-// schedule; checkpoints every --save-every steps and at the end.
+// resumed run (--resume DIR), trained on random windows keyed by (seed, step) (or --sampling
+// sequential) with a warm-up + cosine schedule; checkpoints every --save-every steps and at the end.
 #include <fmt/format.h>
 
 #include <memory>
@@ -71,7 +71,8 @@ void check_fits(const TrainArgs& a, const Gpt& model, const TrainData& data) {
 
 LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
     const RunSettings& r = a.run;
-    return {.batch = r.batch, .block_size = r.block_size, .steps = r.steps, .first_step = first_step, .lr = r.lr,
+    return {.batch = r.batch, .block_size = r.block_size, .steps = r.steps, .first_step = first_step,
+            .sampling = parse_window_sampling(r.sampling), .seed = r.seed, .lr = r.lr,
             .min_lr = r.min_lr < 0 ? r.lr / 10 : r.min_lr, .warmup = std::min(r.warmup, r.steps - 1),
             .grad_clip = r.grad_clip, .eval_every = r.eval_every, .eval_batches = r.eval_batches,
             .time_limit = a.time_limit, .metrics_path = a.metrics, .quiet = a.quiet};
@@ -183,7 +184,8 @@ Command add_train_command(CLI::App& parent) {
     c->add_option("--stop-at", a->stop_at, "stop after this step; the schedule still ends at --steps, and "
                   "--resume continues")->check(CLI::PositiveNumber);
     c->add_option("--metrics", a->metrics, "append metrics as JSON lines to this file");
-    c->add_option("--time-limit", a->time_limit, "stop after this many seconds")->check(CLI::NonNegativeNumber);
+    c->add_option("--time-limit", a->time_limit, "stop after this many seconds; the cosine then ends by this "
+                  "time whenever --steps would end it later")->check(CLI::NonNegativeNumber);
     c->add_flag("--quiet", a->quiet, "no progress bar or validation lines");
     c->add_flag("--detect-anomaly", a->detect_anomaly,
                 "check every op's output and gradient for NaN/Inf and name the first op that makes one (slower)");

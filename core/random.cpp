@@ -63,6 +63,10 @@ double Generator::normal() {
 
 std::uint64_t Generator::below(std::uint64_t n) { return n == 0 ? 0 : next_u64() % n; }
 
+std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t index) {
+    return seed ^ (0x9E3779B97F4A7C15ULL * (index + 1));
+}
+
 Generator& global_generator() {
     static Generator instance(0);
     return instance;

@@ -40,6 +40,11 @@ private:
     std::array<std::uint64_t, 4> s_{};
 };
 
+// The seed of stream `index` of a run seeded with `seed` (an epoch's shuffle, a step's windows):
+// the index goes through a multiply by an odd constant, a bijection, so neighbouring indices give
+// unrelated streams once splitmix64 seeds a Generator with the result.
+std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t index);
+
 // The generator used when no seed is given; manual_seed resets it.
 Generator& global_generator();
 void manual_seed(std::uint64_t seed);

@@ -1,7 +1,7 @@
 // A character-level GPT (GPT-2 style: token + learned position embeddings, pre-LN blocks, final
 // LayerNorm, head tied to the token embedding, GELU tanh, biases) trained on a text file with
-// fit() and its callbacks, the last 10 % held out for validation. Prints the validation curve and
-// a sample.
+// fit() and its callbacks on random windows of the text (train/data.hpp), the last 10 % held out
+// for validation. Prints the validation curve and a sample.
 //   build/char_gpt ../shared/data/tinyshakespeare.txt --time-limit 600
 //   build/char_gpt text.txt --checkpoints runs/gpt            # then --resume to continue
 #include <fmt/format.h>
@@ -37,6 +37,7 @@ struct Settings {
     std::string text_path, metrics_path, checkpoint_root;
     bool resume = false, quiet = false;
     std::int64_t sample_tokens = 400, block_size = 128;
+    std::string sampling = "random";
     double lr = 2e-3;
     FitOptions fit{.batch_size = 16,
                    .steps = 5000,
@@ -50,7 +51,9 @@ FitResult train(Gpt& model, const TokenData& train_tokens, const TokenData& val_
                 Settings& s) {
     AdamW optimizer(param_groups_for_weight_decay(model.named_parameters(), 0.1),
                     {.lr = s.lr, .beta2 = 0.99});
-    const TokenSource train_data(train_tokens, s.block_size), val_data(val_tokens, s.block_size);
+    const TokenSource train_data(train_tokens, s.block_size,
+                                 {.sampling = parse_window_sampling(s.sampling), .seed = 1337});
+    const TokenSource val_data(val_tokens, s.block_size, {.sampling = WindowSampling::sequential});
     const WarmupCosineSchedule schedule({.lr = s.lr,
                                          .warmup_steps = 100,
                                          .decay_steps = std::max<std::int64_t>(s.fit.steps, 101),
@@ -90,6 +93,8 @@ int main(int argc, char** argv) {
     app.add_option("--time-limit", s.fit.time_limit, "stop after this many seconds");
     app.add_option("--lr", s.lr, "peak learning rate");
     app.add_option("--batch", s.fit.batch_size, "sequences per step");
+    app.add_option("--sampling", s.sampling, "random windows, or llm.c's sequential order")
+        ->check(CLI::IsMember({"random", "sequential"}));
     app.add_option("--metrics", s.metrics_path, "append metrics as JSON lines to this file");
     app.add_option("--checkpoints", s.checkpoint_root,
                    "save a checkpoint every 500 steps under this directory");

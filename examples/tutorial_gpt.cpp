@@ -26,7 +26,7 @@ int main() {
                .seed = 1});
     AdamW optimizer(model.parameters(), {.lr = 3e-3});
     for (std::int64_t step = 0; step <= 300; ++step) {
-        const Batch b = data.batch(step, 8, 24);  // x, y: i32 [8,24], y = x shifted by one
+        const Batch b = data.batch(step, 8, 24);  // 8 random windows: x, y i32 [8,24], y = x shifted
         const Tensor loss = model.loss(b.x, b.y);
         if (step % 100 == 0) fmt::print("step {:>3}  loss {:.3f}\n", step, loss.item());
         optimizer.zero_grad();

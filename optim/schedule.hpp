@@ -10,6 +10,9 @@ class Schedule {
 public:
     virtual ~Schedule() = default;
     virtual double lr_at(std::int64_t step) const = 0;  // step >= 0
+    // Steps of linear warm-up at the start (0 for none): a schedule that follows a time limit
+    // (train/callbacks.hpp's LrScheduler) still warms up by steps.
+    virtual std::int64_t warmup_steps() const { return 0; }
 };
 
 class ConstantSchedule : public Schedule {
@@ -53,6 +56,7 @@ class WarmupCosineSchedule : public Schedule {
 public:
     explicit WarmupCosineSchedule(WarmupCosineOptions options);
     double lr_at(std::int64_t step) const override;
+    std::int64_t warmup_steps() const override { return opt_.warmup_steps; }
 
 private:
     WarmupCosineOptions opt_;

@@ -1,7 +1,9 @@
 // The `tapegrad` program end to end: train, save, resume, sample, info, and its errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -124,6 +126,55 @@ TEST_CASE("cli: resume and init refuse what would silently change the run") {
     expect_error(run_cli({"train", "--data", (dir / "short.txt").string(), "--block-size", "64"}),
                  {"one batch needs", "--batch"});
     expect_error(run_cli({"train", "--data", data.string(), "--n-embd", "16", "--n-head", "3"}), {"divisible"});
+}
+
+TEST_CASE("cli: a checkpoint keeps its batch rule, and one from before random windows resumes sequential") {
+    const fs::path dir = test::scratch_dir("cli_sampling");
+    const fs::path data = write_text(dir);
+    const fs::path ckpt = dir / "ckpt";
+    const auto run = [&](const std::vector<std::string>& more, const std::string& metrics) {
+        return run_cli(with(tiny_run(data), with(more, {"--metrics", (dir / metrics).string()})));
+    };
+    expect_ok(run({"--steps", "3"}, "random.jsonl"));
+    expect_ok(run({"--steps", "3", "--sampling", "sequential"}, "sequential.jsonl"));
+    CHECK(losses(dir / "random.jsonl") != losses(dir / "sequential.jsonl"));  // other batches
+    expect_ok(run({"--steps", "3", "--stop-at", "2", "--sampling", "sequential", "--save", ckpt.string()},
+                  "x.jsonl"));
+    expect_error(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--sampling", "random"}),
+                 {"--sampling random differs from the checkpoint's sequential"});
+    // A checkpoint written before --sampling existed has no such setting: it ran sequentially.
+    nlohmann::json trainer = nlohmann::json::parse(std::ifstream(ckpt / "trainer.json"));
+    trainer["run"].erase("sampling");
+    std::ofstream(ckpt / "trainer.json") << trainer.dump();
+    expect_ok(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--quiet", "--metrics",
+                       (dir / "old.jsonl").string()}));
+    CHECK(losses(dir / "old.jsonl").back() == losses(dir / "sequential.jsonl").back());
+}
+
+TEST_CASE("cli: validation prints the train/val gap, and --eval-batches all covers the whole split once") {
+    const fs::path dir = test::scratch_dir("cli_validation");
+    const fs::path data = write_text(dir);  // 200 lines, about 3,700 characters; 10 % held out
+    std::vector<std::string> args = tiny_run(data);
+    args.erase(std::find(args.begin(), args.end(), "--quiet"));
+    args.erase(std::find(args.begin(), args.end(), "--eval-every"), std::find(args.begin(), args.end(), "--eval-every") + 2);
+    const test::CliResult r = run_cli(with(args, {"--steps", "4", "--eval-every", "2", "--eval-batches", "all",
+                                                  "--metrics", (dir / "m.jsonl").string()}));
+    expect_ok(r);
+    CHECK(r.output.find("  gap ") != std::string::npos);
+    std::ifstream in(dir / "m.jsonl");
+    std::vector<nlohmann::json> rows;
+    for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+    REQUIRE(rows.size() == 4);
+    REQUIRE(rows[1].contains("val_tokens"));
+    // Sequential windows of 4×16 tokens over the held-out characters: every whole batch, once.
+    std::ifstream text(data);
+    const std::string all((std::istreambuf_iterator<char>(text)), std::istreambuf_iterator<char>());
+    const auto held_out = static_cast<std::int64_t>(all.size()) - static_cast<std::int64_t>(
+        static_cast<double>(all.size()) * 0.9);
+    CHECK(rows[1]["val_tokens"].get<std::int64_t>() == (held_out - 1) / 64 * 64);
+    CHECK(rows[1]["train_loss"].get<double>() ==
+          doctest::Approx((rows[0]["loss"].get<double>() + rows[1]["loss"].get<double>()) / 2));
+    CHECK_FALSE(rows[2].contains("val_tokens"));
 }
 
 TEST_CASE("cli: a diverging run stops with a clear message and keeps the last good checkpoint") {

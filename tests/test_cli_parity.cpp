@@ -46,6 +46,7 @@ TEST_CASE("cli parity: tapegrad train --init matches PyTorch's loss at every Ada
          "--lr", number(torch["lr"]), "--min-lr", number(torch["min_lr"]), "--warmup", number(torch["warmup"]),
          "--weight-decay", number(torch["weight_decay"]), "--grad-clip", number(torch["grad_clip"]),
          "--val-fraction", number(torch["val_fraction"]), "--optimizer", "adamw", "--eval-every", "0", "--quiet",
+         "--sampling", "sequential",  // the script reads llm.c's order: the model and optimizer are checked
          "--metrics", (dir / "m.jsonl").string()});
     INFO(r.output);
     REQUIRE(r.status == 0);

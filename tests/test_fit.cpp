@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include "autograd/ops/loss.hpp"
 #include "autograd/ops/reduce.hpp"
@@ -186,6 +187,54 @@ TEST_CASE("fit: LrScheduler following the time limit advances by the budget that
     CHECK(first_lrs(1e-12, false) == std::vector<double>{0.1});
     // A limit far away: the steps run out first, and the schedule is the per-step one.
     CHECK(first_lrs(1e6, true) == std::vector<double>{0.1, 0.1, 0.05, 0.05, 0.025});
+}
+
+TEST_CASE("fit: LrScheduler following the time limit still warms up by steps") {
+    // The clock runs far ahead of the steps (each step sleeps 30 ms of a 50 ms budget): the decay
+    // jumps by time, but the warm-up's steps keep their linear ramp.
+    struct Sleep : Callback {
+        void on_step_begin(FitRun& /*run*/, std::int64_t /*step*/) override {
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        }
+    };
+    const auto [x, y] = regression_data(8, 3);
+    const TensorDataset data(x, y);
+    const WarmupCosineSchedule schedule({.lr = 0.3, .warmup_steps = 3, .decay_steps = 100});
+    Sequential model = regressor();
+    SGD optimizer(model.parameters(), {.lr = 1.0});
+    LrScheduler lr(schedule, {.follow_time_limit = true});
+    Sleep sleep;
+    Recorder rec;
+    fit(model, mse_loss, optimizer, data, {.batch_size = 4, .steps = 100, .time_limit = 0.05},
+        {lr, sleep, rec});
+    REQUIRE(rec.logs.size() == 2);  // the second step crosses 50 ms
+    CHECK(rec.logs[0].lr == doctest::Approx(0.1));
+    CHECK(rec.logs[1].lr == doctest::Approx(0.2));
+}
+
+TEST_CASE("fit: validation logs the training mean since the last one and the tokens it covered") {
+    std::vector<std::int32_t> tokens(301);
+    for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<std::int32_t>(i % 5);
+    const TokenData text(tokens);
+    const TokenSource train(text, 4), val(text, 4, {.sampling = WindowSampling::sequential});
+    Sequential model{input(4), dense({.units = 4, .seed = 3})};
+    SGD optimizer(model.parameters(), {.lr = 0.01});
+    const BatchLoss loss = [&model](const Batch& b) { return mse_loss(model(b.x.to(f32)), b.y.to(f32)); };
+    Recorder rec;
+    fit(model, loss, optimizer, train,
+        {.batch_size = 5, .steps = 6, .validation_data = &val, .validation_every = 3,
+         .validation_batches = 4},
+        {rec});
+    REQUIRE(rec.logs.size() == 6);
+    CHECK_FALSE(rec.logs[1].train_loss);
+    REQUIRE(rec.logs[5].train_loss);
+    CHECK(*rec.logs[5].train_loss ==
+          doctest::Approx((rec.logs[3].loss + rec.logs[4].loss + rec.logs[5].loss) / 3));
+    CHECK(rec.logs[2].val_tokens == 4 * 5 * 4);  // 4 batches of 5 rows of 4 tokens
+    // The same weights give the same validation loss, to the bit.
+    const double a = evaluate(model, loss, val, {.batch_size = 5, .batches = 4});
+    CHECK(a == evaluate(model, loss, val, {.batch_size = 5, .batches = 4}));
+    CHECK(a == *rec.logs[5].val_loss);
 }
 
 TEST_CASE("fit: a small regression converges where the untrained model does not") {

@@ -23,18 +23,19 @@ TEST_CASE("tokenizer: vocabulary is the sorted distinct characters and round-tri
     test::check_throws_with<ValueError>([&] { tok.decode({8}); }, {"id 8", "[0, 8)"});
 }
 
-TEST_CASE("data: batches follow the deterministic rule by step") {
+TEST_CASE("data: sequential batches follow llm.c's rule by step, exactly as before random windows") {
     std::vector<std::int32_t> tokens(23);
     for (int i = 0; i < 23; ++i) tokens[i] = i;
     const TokenData data(tokens);
+    const WindowOptions sequential{.sampling = WindowSampling::sequential};
     // B=2, T=3: ⌊22/6⌋ = 3 batches per epoch; step 4 reads from offset (4 mod 3)·6 = 6.
     CHECK(data.batches_per_epoch(2, 3) == 3);
-    const Batch b = data.batch(4, 2, 3);
+    const Batch b = data.batch(4, 2, 3, sequential);
     test::check_close(b.x, {6, 7, 8, 9, 10, 11}, {2, 3});
     test::check_close(b.y, {7, 8, 9, 10, 11, 12}, {2, 3});
-    const Batch last = data.batch(2, 2, 3);  // offset 12: y reaches token 18
+    const Batch last = data.batch(2, 2, 3, sequential);  // offset 12: y reaches token 18
     CHECK(last.y.at({1, 2}) == 18.0);
-    const Batch second_row = data.rows(4, 2, 3, 1, 1);  // one rank's share
+    const Batch second_row = data.rows(4, 2, 3, 1, 1, sequential);  // one rank's share
     test::check_close(second_row.x, {9, 10, 11}, {1, 3});
     test::check_throws_with<ValueError>([&] { TokenData({1, 2, 3}).batch(0, 2, 3); }, {"too few", "3 tokens"});
     test::check_throws_with<ValueError>([&] { data.rows(0, 2, 3, 1, 2); }, {"rows [1, 3)"});

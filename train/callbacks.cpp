@@ -17,14 +17,19 @@ std::pair<double, const char*> throughput(const StepLogs& logs) {
 
 }  // namespace
 
-void ProgressLogger::on_train_begin(FitRun& run) { bar_.emplace(run.end_step(), opt_.quiet); }
+void ProgressLogger::on_train_begin(FitRun& run) {
+    bar_.emplace(run.end_step(), opt_.quiet);
+    overfit_ = OverfitWatch();
+}
 
 void ProgressLogger::on_validation_end(FitRun& /*run*/, const StepLogs& logs) {
     if (bar_) bar_->finish();  // the line below starts on a fresh line
     if (opt_.quiet) return;
     const auto [rate, unit] = throughput(logs);
-    fmt::print("step {:>6}  loss {:.4f}  val_loss {:.4f}  {:.0f} {}  {}\n", logs.step + 1,
-               logs.loss, logs.val_loss.value_or(NAN), rate, unit, format_duration(logs.elapsed));
+    const double train = logs.train_loss.value_or(logs.loss), val = logs.val_loss.value_or(NAN);
+    fmt::print("step {:>6}  loss {:.4f}  val_loss {:.4f}  gap {:+.4f}  {:.0f} {}  {}\n",
+               logs.step + 1, train, val, val - train, rate, unit, format_duration(logs.elapsed));
+    if (const auto warning = overfit_.observe(train, val)) fmt::print("{}\n", *warning);
     std::fflush(stdout);
 }
 
@@ -42,6 +47,8 @@ void MetricsLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
     log_.append({.step = logs.step,
                  .loss = logs.loss,
                  .val_loss = logs.val_loss,
+                 .train_loss = logs.train_loss,
+                 .val_tokens = logs.val_tokens > 0 ? std::optional(logs.val_tokens) : std::nullopt,
                  .lr = logs.lr,
                  .grad_norm = logs.grad_norm,
                  .tokens_per_s = logs.tokens_per_s,
@@ -49,18 +56,27 @@ void MetricsLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
 }
 
 LrScheduler::LrScheduler(const Schedule& schedule, LrSchedulerOptions options)
-    : lr_at_([&schedule](std::int64_t step) { return schedule.lr_at(step); }), opt_(options) {}
+    : lr_at_([&schedule](std::int64_t step) { return schedule.lr_at(step); }),
+      opt_(options),
+      warmup_(schedule.warmup_steps()) {}
 
-void LrScheduler::on_train_begin(FitRun& /*run*/) { start_ = std::chrono::steady_clock::now(); }
+void LrScheduler::on_train_begin(FitRun& /*run*/) {
+    start_ = std::chrono::steady_clock::now();
+    decay_start_.reset();
+}
+
+std::int64_t LrScheduler::step_by_time(const FitRun& run) {
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (!decay_start_) decay_start_ = now;
+    const double span = run.options().time_limit - *decay_start_;
+    const double f = span > 0 ? std::clamp((now - *decay_start_) / span, 0.0, 1.0) : 1.0;
+    return warmup_ + static_cast<std::int64_t>(static_cast<double>(run.end_step() - warmup_) * f);
+}
 
 void LrScheduler::on_step_begin(FitRun& run, std::int64_t step) {
     std::int64_t at = step;
-    const FitOptions& fit = run.options();
-    if (opt_.follow_time_limit && fit.time_limit > 0) {
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-        const double steps = static_cast<double>(run.end_step());
-        at = std::max(at, static_cast<std::int64_t>(steps * std::min(elapsed / fit.time_limit, 1.0)));
-    }
+    if (opt_.follow_time_limit && run.options().time_limit > 0 && step >= warmup_)
+        at = std::max(at, step_by_time(run));
     run.optimizer().set_lr(lr_at_(at));
 }
 

@@ -16,6 +16,7 @@
 #include "optim/schedule.hpp"
 #include "train/fit.hpp"
 #include "train/metrics.hpp"
+#include "train/overfit_watch.hpp"
 #include "train/progress.hpp"
 
 namespace tapegrad {
@@ -26,9 +27,11 @@ struct ProgressLoggerOptions {
 };
 
 // The progress bar of train/progress.hpp on stderr (only when it is a terminal) and, after each
-// validation, a line on stdout:
-//   step    250  loss 1.8432  val_loss 1.9011  23456 tok/s  1m05s
-// Rows per second replace tokens per second when the data is not token sequences.
+// validation, a line on stdout with the mean training loss since the previous validation, the
+// validation loss and the gap between them:
+//   step    250  loss 1.8432  val_loss 1.9011  gap +0.0579  23456 tok/s  1m05s
+// Rows per second replace tokens per second when the data is not token sequences. When validation
+// rises for three evaluations in a row while training falls, it says so once (OverfitWatch).
 class ProgressLogger : public Callback {
 public:
     explicit ProgressLogger(ProgressLoggerOptions options = {}) : opt_(options) {}
@@ -40,10 +43,12 @@ public:
 private:
     ProgressLoggerOptions opt_;
     std::optional<ProgressBar> bar_;
+    OverfitWatch overfit_;
 };
 
-// One JSON line per step (train/metrics.hpp's MetricsRow: step, loss, val_loss on validation
-// steps, lr, grad_norm, tokens_per_s, elapsed), appended to `path`; an empty path logs nothing.
+// One JSON line per step (train/metrics.hpp's MetricsRow: step, loss, val_loss, train_loss and
+// val_tokens on validation steps, lr, grad_norm, tokens_per_s, elapsed), appended to `path`; an
+// empty path logs nothing.
 class MetricsLogger : public Callback {
 public:
     explicit MetricsLogger(std::string path) : log_(std::move(path)) {}
@@ -54,10 +59,12 @@ private:
 };
 
 struct LrSchedulerOptions {
-    // With fit's time_limit, advance the schedule by whichever budget runs out first: step s uses
-    // lr_at(max(s, ⌊steps · elapsed / time_limit⌋)), so a schedule sized for `steps` has decayed
-    // when the time is up, however fast the machine. The lr then depends on the clock, so such a
-    // run is not bit-reproducible.
+    // With fit's time_limit, the schedule ends at the time limit whenever its steps would end it
+    // later: after the W warm-up steps (Schedule::warmup_steps, which stay steps), step s uses
+    //   lr_at(max(s, W + ⌊(E − W)·f⌋)),  f = (t − t_W)/(time_limit − t_W) clamped to [0, 1],
+    // with E fit's end step, t the seconds since fit began and t_W those when the warm-up ended:
+    // the decay runs on whichever budget, steps or seconds, runs out first. The lr then depends on
+    // the clock, so such a run is not bit-reproducible.
     bool follow_time_limit = false;
 };
 
@@ -65,15 +72,22 @@ struct LrSchedulerOptions {
 class LrScheduler : public Callback {
 public:
     explicit LrScheduler(const Schedule& schedule, LrSchedulerOptions options = {});  // keeps a reference
-    explicit LrScheduler(std::function<double(std::int64_t step)> lr_at, LrSchedulerOptions options = {})
-        : lr_at_(std::move(lr_at)), opt_(options) {}
+    // A schedule as a function; `warmup_steps` as Schedule::warmup_steps.
+    explicit LrScheduler(std::function<double(std::int64_t step)> lr_at, LrSchedulerOptions options = {},
+                         std::int64_t warmup_steps = 0)
+        : lr_at_(std::move(lr_at)), opt_(options), warmup_(warmup_steps) {}
     void on_train_begin(FitRun& run) override;
     void on_step_begin(FitRun& run, std::int64_t step) override;
 
 private:
+    // The step the decay has reached by the clock (follow_time_limit), at `step` >= warmup_.
+    std::int64_t step_by_time(const FitRun& run);
+
     std::function<double(std::int64_t)> lr_at_;
     LrSchedulerOptions opt_;
+    std::int64_t warmup_ = 0;
     std::chrono::steady_clock::time_point start_;
+    std::optional<double> decay_start_;  // seconds after start_ when the first decay step began
 };
 
 struct EarlyStoppingOptions {

@@ -16,15 +16,10 @@ void expect_batch_size(std::string_view source, std::int64_t batch_size) {
             fmt::format("{}: batch size must be positive (got {})", source, batch_size));
 }
 
-// One seed per (seed, epoch): splitmix-style mixing so neighbouring epochs are unrelated streams.
-std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) {
-    return seed ^ (0x9E3779B97F4A7C15ULL * (static_cast<std::uint64_t>(epoch) + 1));
-}
-
 }  // namespace
 
-TokenSource::TokenSource(const TokenData& data, std::int64_t block_size)
-    : data_(data), block_size_(block_size) {
+TokenSource::TokenSource(const TokenData& data, std::int64_t block_size, WindowOptions options)
+    : data_(data), block_size_(block_size), opt_(options) {
     if (block_size <= 0)
         throw ValueError(
             fmt::format("TokenSource: block size must be positive (got {})", block_size));
@@ -35,7 +30,7 @@ std::int64_t TokenSource::batches_per_epoch(std::int64_t batch_size) const {
 }
 
 Batch TokenSource::batch(std::int64_t step, std::int64_t batch_size) const {
-    return data_.batch(step, batch_size, block_size_);
+    return data_.batch(step, batch_size, block_size_, opt_);
 }
 
 TensorDataset::TensorDataset(Tensor x, Tensor y, TensorDatasetOptions options)
@@ -58,7 +53,7 @@ std::vector<std::int64_t> TensorDataset::order(std::int64_t epoch) const {
     std::vector<std::int64_t> out(static_cast<std::size_t>(size()));
     std::iota(out.begin(), out.end(), 0);
     if (!opt_.shuffle) return out;
-    Generator gen(epoch_seed(opt_.seed, epoch));
+    Generator gen(stream_seed(opt_.seed, static_cast<std::uint64_t>(epoch)));
     for (std::size_t i = out.size() - 1; i > 0; --i)  // Fisher–Yates
         std::swap(out[i], out[gen.below(i + 1)]);
     return out;

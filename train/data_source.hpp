@@ -25,18 +25,22 @@ public:
     virtual std::int64_t tokens_per_row() const { return 0; }
 };
 
-// Language-model batches of TokenData (train/data.hpp's rule by step), `block_size` tokens a row.
+// Language-model batches of TokenData, `block_size` tokens a row, by train/data.hpp's rules:
+// random windows keyed by (options.seed, step) by default, or sequential ones (llm.c's order, and
+// what validation should use: the same windows every time, the whole split in one epoch).
 // Keeps a reference: `data` must outlive the source.
 class TokenSource : public DataSource {
 public:
-    TokenSource(const TokenData& data, std::int64_t block_size);
+    TokenSource(const TokenData& data, std::int64_t block_size, WindowOptions options = {});
     std::int64_t batches_per_epoch(std::int64_t batch_size) const override;
     Batch batch(std::int64_t step, std::int64_t batch_size) const override;
     std::int64_t tokens_per_row() const override { return block_size_; }
+    const WindowOptions& options() const { return opt_; }
 
 private:
     const TokenData& data_;
     std::int64_t block_size_;
+    WindowOptions opt_;
 };
 
 struct TensorDatasetOptions {

@@ -111,6 +111,7 @@ public:
         run_.model().train();
         for (std::int64_t step = o_.initial_step; step < run_.end_step(); ++step) {
             StepLogs logs = train_step(step);
+            if (logs.finite()) train_sum_ += logs.loss, ++train_count_;
             const bool last =
                 step + 1 == run_.end_step() || (o_.time_limit > 0 && logs.elapsed >= o_.time_limit);
             const bool due =
@@ -163,10 +164,14 @@ private:
     }
 
     void validate(StepLogs& logs, FitResult& result) {
-        logs.val_loss =
-            evaluate(run_.model(), loss_, val_share_ ? *val_share_ : *o_.validation_data,
-                     {.batch_size = validation_batch_size(o_), .batches = o_.validation_batches});
-        if (parallel_) logs.val_loss = parallel_->mean(*logs.val_loss);
+        const Evaluation e = evaluate_counted(
+            run_.model(), loss_, val_share_ ? *val_share_ : *o_.validation_data,
+            {.batch_size = validation_batch_size(o_), .batches = o_.validation_batches});
+        logs.val_loss = parallel_ ? parallel_->mean(e.loss) : e.loss;
+        logs.val_tokens = e.tokens * (parallel_ ? parallel_->size() : 1);
+        logs.train_loss = train_sum_ / static_cast<double>(train_count_);
+        train_sum_ = 0.0;
+        train_count_ = 0;
         result.val_loss = logs.val_loss;
         result.val_curve.emplace_back(logs.step + 1, *logs.val_loss);
         for (Callback& c : callbacks_) c.on_validation_end(run_, logs);
@@ -182,6 +187,8 @@ private:
     DataParallel* parallel_;                              // null: this process alone
     std::unique_ptr<RankShare> train_share_, val_share_;  // this rank's rows, when parallel
     Clock::time_point start_ = Clock::now();
+    double train_sum_ = 0.0;  // finite losses since the last validation, for StepLogs::train_loss
+    std::int64_t train_count_ = 0;
 };
 
 }  // namespace
@@ -215,21 +222,28 @@ FitResult fit(Layer& model, const LossFn& loss, Optimizer& optimizer, const Data
                callbacks);
 }
 
-double evaluate(Module& model, const BatchLoss& loss, const DataSource& data,
-                const EvaluateOptions& options) {
+Evaluation evaluate_counted(Module& model, const BatchLoss& loss, const DataSource& data,
+                            const EvaluateOptions& options) {
     expect_option(options.batches >= 0, "evaluate", "batches", options.batches, ">= 0");
     const std::int64_t per_epoch = data.batches_per_epoch(options.batch_size);
     const std::int64_t n = options.batches > 0 ? std::min(options.batches, per_epoch) : per_epoch;
     ModeScope eval_mode(model, false);
     NoGrad no_grad;
-    double total = 0.0, rows = 0.0;
+    double total = 0.0;
+    std::int64_t rows = 0;
     for (std::int64_t i = 0; i < n; ++i) {
-        const Batch b = data.batch(i, options.batch_size);
-        const auto r = static_cast<double>(b.rows());
-        total += loss(b).item() * r;
-        rows += r;
+        const Batch b = data.batch(i * per_epoch / n, options.batch_size);
+        total += loss(b).item() * static_cast<double>(b.rows());
+        rows += b.rows();
     }
-    return total / rows;
+    return {.loss = total / static_cast<double>(rows),
+            .rows = rows,
+            .tokens = rows * data.tokens_per_row()};
+}
+
+double evaluate(Module& model, const BatchLoss& loss, const DataSource& data,
+                const EvaluateOptions& options) {
+    return evaluate_counted(model, loss, data, options).loss;
 }
 
 double evaluate(Layer& model, const LossFn& loss, const DataSource& data,

@@ -46,6 +46,11 @@ struct StepLogs {
     std::int64_t epoch = 0;          // step / batches per epoch
     double loss = 0.0;               // the batch's loss (before the update)
     std::optional<double> val_loss;  // on validation steps
+    // On validation steps: the mean batch loss of the steps since the previous validation (of
+    // this call), the train side of the train/val gap, and the tokens the validation covered (0
+    // unless the validation data is token sequences).
+    std::optional<double> train_loss;
+    std::int64_t val_tokens = 0;
     double lr = 0.0;                 // the first parameter group's, as used by this step
     double grad_norm = 0.0;          // global gradient norm before clipping
     double samples_per_s = 0.0;      // rows of the batch / the step's time
@@ -62,7 +67,7 @@ struct FitOptions {
     std::int64_t initial_step = 0;  // resume: run steps [initial_step, steps)
     const DataSource* validation_data = nullptr;  // not owned
     std::int64_t validation_every = 0;            // steps; 0 = only after the last step
-    std::int64_t validation_batches = 0;          // 0 = one epoch of validation_data
+    std::int64_t validation_batches = 0;          // 0 = one epoch of validation_data (evaluate)
     std::int64_t validation_batch_size = 0;       // 0 = batch_size
     double grad_clip = 0.0;   // max global gradient norm (optim/clip.hpp); 0 = off
     double time_limit = 0.0;  // seconds; the step crossing it is the last; 0 = none
@@ -131,14 +136,25 @@ FitResult fit(Layer& model, const LossFn& loss, Optimizer& optimizer, const Data
 
 struct EvaluateOptions {
     std::int64_t batch_size = 32;
-    std::int64_t batches =
-        0;  // the first `batches` batches (fewer if an epoch is shorter); 0 = all
+    // K batches of the first epoch spread evenly over it: batch ⌊i·E/K⌋ for i < K of its E
+    // batches (all of them when K >= E); 0 = the whole epoch. The same batches every call, so two
+    // evaluations of the same weights agree exactly.
+    std::int64_t batches = 0;
+};
+
+struct Evaluation {
+    double loss = 0.0;      // mean per row
+    std::int64_t rows = 0;  // rows evaluated
+    std::int64_t tokens = 0;  // rows · tokens per row (0 unless the data is token sequences)
 };
 
 // Mean loss per row over the data's batches (batch means weighted by their rows), in eval mode
 // without gradients; the model's training mode is restored.
 double evaluate(Module& model, const BatchLoss& loss, const DataSource& data,
                 const EvaluateOptions& options = {});
+// The same, with how much data the mean covers.
+Evaluation evaluate_counted(Module& model, const BatchLoss& loss, const DataSource& data,
+                            const EvaluateOptions& options = {});
 double evaluate(Layer& model, const LossFn& loss, const DataSource& data,
                 const EvaluateOptions& options = {});
 

@@ -31,11 +31,15 @@ BatchLoss gpt_loss(Gpt& model) {
     return [&model](const Batch& b) { return model.loss(b.x, b.y); };
 }
 
+TokenSource validation_source(const TokenData& data, std::int64_t block_size) {
+    return TokenSource(data, block_size, {.sampling = WindowSampling::sequential});
+}
+
 }  // namespace
 
 double evaluate_language_model(Gpt& model, const TokenData& data, std::int64_t batch,
                                std::int64_t block_size, std::int64_t batches) {
-    return evaluate(model, gpt_loss(model), TokenSource(data, block_size),
+    return evaluate(model, gpt_loss(model), validation_source(data, block_size),
                     {.batch_size = batch, .batches = batches});
 }
 
@@ -48,8 +52,10 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
                                          .warmup_steps = options.warmup,
                                          .decay_steps = std::max(options.steps, options.warmup + 1),
                                          .min_lr = options.min_lr});
-    const TokenSource train_source(train, options.block_size), val_source(val, options.block_size);
-    LrScheduler lr(schedule);
+    const TokenSource train_source(train, options.block_size,
+                                   {.sampling = options.sampling, .seed = options.seed});
+    const TokenSource val_source = validation_source(val, options.block_size);
+    LrScheduler lr(schedule, {.follow_time_limit = true});
     NanGuard nan_guard;
     const bool root = !options.data_parallel || options.data_parallel->is_root();
     ProgressLogger progress({.quiet = options.quiet || !root, .report_stop = false});

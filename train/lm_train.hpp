@@ -23,13 +23,19 @@ struct LmTrainOptions {
     std::int64_t block_size = 128;   // T
     std::int64_t steps = 1000;
     std::int64_t first_step = 0;     // > 0 when resuming: the data rule and schedule continue
+    // Training batches (train/data.hpp): random windows keyed by (seed, step), or llm.c's
+    // sequential order. Validation always reads non-overlapping windows in order.
+    WindowSampling sampling = WindowSampling::random;
+    std::uint64_t seed = 0;
     double lr = 1e-3;
     double min_lr = 1e-4;
     std::int64_t warmup = 100;
     double grad_clip = 1.0;          // 0 = no clipping
     std::int64_t eval_every = 100;   // 0 = only at the end
-    std::int64_t eval_batches = 16;  // 0 = the whole validation set
-    double time_limit = 0.0;         // seconds; 0 = no limit. Stops after the step that crosses it.
+    std::int64_t eval_batches = 16;  // spread over the validation set; 0 = all of it, once
+    // Seconds; 0 = no limit. Stops after the step that crosses it, and the cosine ends there
+    // whenever `steps` would end it later (LrScheduler's follow_time_limit).
+    double time_limit = 0.0;
     std::string metrics_path;        // JSON lines; empty = none
     bool quiet = false;              // no progress bar (it is also off when stderr is no terminal)
     // Data-parallel across ranks (not owned; FitOptions::data_parallel): `batch` is the global
@@ -50,8 +56,8 @@ using StepCallback = std::function<bool(std::int64_t step, double loss)>;
 
 LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const TokenData& train, const TokenData& val,
                                    const LmTrainOptions& options, const StepCallback& on_step = {});
-// Mean loss over the first `batches` deterministic batches of `data` (fewer if data is short; 0 =
-// all).
+// Mean loss over `batches` non-overlapping windows of `data`, spread evenly over it (fewer if data
+// is short; 0 = all of it once).
 double evaluate_language_model(Gpt& model, const TokenData& data, std::int64_t batch, std::int64_t block_size,
                                std::int64_t batches);
 // Continues `prompt` by `tokens` characters, cropping the context to the model's n_positions.

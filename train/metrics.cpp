@@ -14,6 +14,8 @@ std::string to_json_line(const MetricsRow& row) {
     j["step"] = row.step;
     j["loss"] = row.loss;  // NaN becomes null: JSON has no NaN
     if (row.val_loss) j["val_loss"] = *row.val_loss;
+    if (row.train_loss) j["train_loss"] = *row.train_loss;
+    if (row.val_tokens) j["val_tokens"] = *row.val_tokens;
     j["lr"] = row.lr;
     j["grad_norm"] = row.grad_norm;
     j["tokens_per_s"] = row.tokens_per_s;

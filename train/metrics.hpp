@@ -1,5 +1,6 @@
 // Training metrics appended as JSON lines, one object per logged step:
-// {"step":..,"loss":..,"val_loss":..,"lr":..,"grad_norm":..,"tokens_per_s":..,"elapsed":..}
+// {"step":..,"loss":..,"val_loss":..,"train_loss":..,"val_tokens":..,"lr":..,"grad_norm":..,
+//  "tokens_per_s":..,"elapsed":..}; the three val_/train_ keys only on validation steps.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,8 @@ struct MetricsRow {
     std::int64_t step = 0;
     double loss = 0.0;
     std::optional<double> val_loss;  // only on validation steps
+    std::optional<double> train_loss;         // the mean batch loss since the last validation
+    std::optional<std::int64_t> val_tokens;   // tokens the validation covered
     double lr = 0.0;
     double grad_norm = 0.0;
     double tokens_per_s = 0.0;
