@@ -2,12 +2,11 @@
 // an SVG: one grid per layer and head, rows = queries, columns = keys, labelled with the tokens.
 #include <fmt/format.h>
 
-#include <charconv>
-#include <sstream>
 
 #include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "cli/commands.hpp"
+#include "cli/token_ids.hpp"
 #include "core/error.hpp"
 #include "train/pretrained.hpp"
 #include "viz/heatmap.hpp"
@@ -31,27 +30,12 @@ std::string visible(char c) {
 }
 
 // A model without a character vocabulary reads the prompt as token ids, as `tapegrad sample` does.
-std::vector<std::int32_t> read_ids(const std::string& prompt) {
-    std::istringstream in(prompt);
-    std::vector<std::int32_t> ids;
-    for (std::string word; in >> word;) {
-        std::int32_t id = -1;
-        const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), id);
-        if (ec != std::errc() || end != word.data() + word.size() || id < 0)
-            throw ValueError(
-                fmt::format("--prompt: '{}' is not a token id (this model has no "
-                            "character vocabulary, so the prompt is a list of ids)",
-                            word));
-        ids.push_back(id);
-    }
-    return ids;
-}
-
 // The prompt's ids and one label per token.
 std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(
     const PretrainedGpt& pre, const std::string& prompt) {
     std::vector<std::int32_t> ids =
-        pre.tokenizer ? pre.tokenizer->encode(prompt) : read_ids(prompt);
+        pre.tokenizer ? pre.tokenizer->encode(prompt)
+                      : parse_token_ids(prompt, "--prompt", prompt_of_ids);
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < ids.size(); ++i)
         labels.push_back(pre.tokenizer ? visible(prompt[i]) : std::to_string(ids[i]));

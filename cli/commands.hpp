@@ -22,5 +22,6 @@ Command add_gradcheck_command(CLI::App& parent);
 Command add_attention_command(CLI::App& parent);
 Command add_plot_command(CLI::App& parent);
 Command add_mask_command(CLI::App& parent);
+Command add_tokenize_command(CLI::App& parent);
 
 }  // namespace tapegrad::cli

@@ -6,6 +6,7 @@
 //   tapegrad attention --model out/model --prompt "ROMEO:" --out attention.svg
 //   tapegrad plot metrics.jsonl --out loss.svg
 //   tapegrad mask --length 6 --causal --padding "1 1 1 1 0 0"
+//   tapegrad tokenize --tokenizer gpt2/ --text "Hello world"
 #include <fmt/format.h>
 
 #include <exception>
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", fmt::format("tapegrad {}", tapegrad::version()));
     std::vector<Command> commands;
     for (auto add : {add_train_command, add_sample_command, add_info_command, add_gradcheck_command,
-                     add_attention_command, add_plot_command, add_mask_command})
+                     add_attention_command, add_plot_command, add_mask_command, add_tokenize_command})
         commands.push_back(add(app));
     try {
         app.parse(argc, argv);

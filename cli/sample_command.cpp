@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/token_ids.hpp"
 #include "core/error.hpp"
 #include "train/generate.hpp"
 #include "train/pretrained.hpp"
@@ -20,26 +20,6 @@ struct SampleArgs {
     std::uint64_t seed = 0;
 };
 
-std::vector<std::int32_t> parse_ids(const std::string& text) {
-    std::istringstream in(text);
-    std::vector<std::int32_t> ids;
-    std::string word;
-    while (in >> word) {
-        std::size_t used = 0;
-        long long id = -1;
-        try {
-            id = std::stoll(word, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != word.size() || id < 0 || id > INT32_MAX)
-            throw ValueError(fmt::format("--prompt: '{}' is not a token id (this model has no character "
-                                         "vocabulary, so the prompt is a list of ids)", word));
-        ids.push_back(static_cast<std::int32_t>(id));
-    }
-    return ids;
-}
-
 int run_sample(const SampleArgs& a) {
     PretrainedGpt pre = load_pretrained(a.model);
     Generator gen(a.seed);
@@ -48,7 +28,8 @@ int run_sample(const SampleArgs& a) {
             generate_tokens(*pre.model, pre.tokenizer->encode(a.prompt), a.tokens, a.sampling, gen);
         fmt::print("{}\n", pre.tokenizer->decode(out));
     } else {
-        const std::vector<std::int32_t> out = generate_tokens(*pre.model, parse_ids(a.prompt), a.tokens, a.sampling, gen);
+        const std::vector<std::int32_t> prompt = parse_token_ids(a.prompt, "--prompt", prompt_of_ids);
+        const std::vector<std::int32_t> out = generate_tokens(*pre.model, prompt, a.tokens, a.sampling, gen);
         fmt::print("{}\n", fmt::join(out, " "));
     }
     return 0;
