@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <chrono>
 
 #include "cli/commands.hpp"
 #include "cli/token_ids.hpp"
@@ -18,20 +20,26 @@ struct SampleArgs {
     std::int64_t tokens = 200;
     SamplingOptions sampling{.temperature = 0.8, .top_k = 0};
     std::uint64_t seed = 0;
+    GenerateOptions generate;
+    bool speed = false;
 };
 
 int run_sample(const SampleArgs& a) {
     PretrainedGpt pre = load_pretrained(a.model);
     Generator gen(a.seed);
-    if (pre.tokenizer) {
-        const std::vector<std::int32_t> out =
-            generate_tokens(*pre.model, pre.tokenizer->encode(a.prompt), a.tokens, a.sampling, gen);
+    const std::vector<std::int32_t> prompt = pre.tokenizer ? pre.tokenizer->encode(a.prompt)
+                                                           : parse_token_ids(a.prompt, "--prompt", prompt_of_ids);
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<std::int32_t> out = generate_tokens(*pre.model, prompt, a.tokens, a.sampling, gen, a.generate);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (pre.tokenizer)
         fmt::print("{}\n", pre.tokenizer->decode(out));
-    } else {
-        const std::vector<std::int32_t> prompt = parse_token_ids(a.prompt, "--prompt", prompt_of_ids);
-        const std::vector<std::int32_t> out = generate_tokens(*pre.model, prompt, a.tokens, a.sampling, gen);
+    else
         fmt::print("{}\n", fmt::join(out, " "));
-    }
+    if (a.speed)
+        fmt::print(stderr, "generated {} tokens in {:.3f} s: {:.1f} tokens/s ({})\n", a.tokens, seconds,
+                   static_cast<double>(a.tokens) / std::max(seconds, 1e-9),
+                   a.generate.kv_cache ? "KV cache" : "no cache");
     return 0;
 }
 
@@ -47,7 +55,15 @@ Command add_sample_command(CLI::App& parent) {
         ->check(CLI::NonNegativeNumber)->capture_default_str();
     c->add_option("--top-k", a->sampling.top_k, "draw from the k most likely tokens only; 0 = all")
         ->check(CLI::NonNegativeNumber)->capture_default_str();
+    c->add_option("--top-p", a->sampling.top_p, "draw from the smallest set of likeliest tokens holding this much "
+                  "probability (nucleus); 1 = all")->check(CLI::Range(1e-9, 1.0))->capture_default_str();
+    c->add_option("--repetition-penalty", a->sampling.repetition_penalty, "divide the positive logits (multiply "
+                  "the negative) of tokens already in the text by this; 1 = none")
+        ->check(CLI::PositiveNumber)->capture_default_str();
     c->add_option("--seed", a->seed, "random seed of the sampler")->capture_default_str();
+    c->add_flag("!--no-kv-cache", a->generate.kv_cache, "read the whole context for every new token (slower, "
+                "same tokens)");
+    c->add_flag("--speed", a->speed, "print the generation speed (tokens/s) on stderr");
     return {c, [a] { return run_sample(*a); }};
 }
 

@@ -91,18 +91,34 @@ CausalSelfAttention::CausalSelfAttention(const GptConfig& c, Generator& gen)
     register_module("resid_dropout", resid_dropout_);
 }
 
-Tensor CausalSelfAttention::forward(const Tensor& x) {
+Tensor CausalSelfAttention::forward(const Tensor& x) { return attend(x, nullptr, nullptr); }
+
+Tensor CausalSelfAttention::forward(const Tensor& x, Tensor& cached_keys, Tensor& cached_values) {
+    return attend(x, &cached_keys, &cached_values);
+}
+
+Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor* cached_values) {
     expect_sequence(*this, x, n_embd_);
     const std::int64_t B = x.dim(0), T = x.dim(1), H = n_head_, D = n_embd_ / n_head_;
     // one projection for q, k and v, then heads to the front: [B,T,3C] -> [3,B,H,T,D]
     const Tensor qkv = permute(reshape(c_attn_(x), {B, T, 3, H, D}), {2, 0, 3, 1, 4});
     const std::vector<Tensor> parts = split(qkv, {1, 1, 1}, 0);
     const Tensor q = reshape(parts[0], {B, H, T, D});
-    const Tensor k = reshape(parts[1], {B, H, T, D});
-    const Tensor v = reshape(parts[2], {B, H, T, D});
-    const bool skip_masked = causal_products_pay_off(T);  // compute only keys j <= i
-    const Tensor scores = skip_masked ? causal_scores(q, k) : matmul(q, k, false, true);  // [B,H,T,T]
-    const Tensor weights = masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), true);
+    Tensor k = reshape(parts[1], {B, H, T, D});
+    Tensor v = reshape(parts[2], {B, H, T, D});
+    if (cached_keys && cached_keys->defined()) {  // the cached tokens come first
+        if (T != 1)
+            throw_shape_error(describe(), fmt::format("input {} after {} cached tokens", x.shape(),
+                                                      cached_keys->dim(2)),
+                              "feed one token at a time once the cache holds some");
+        k = concat({*cached_keys, k}, 2), v = concat({*cached_values, v}, 2);
+    }
+    if (cached_keys) *cached_keys = k, *cached_values = v;
+    // A lone query after cached keys is the newest position: it sees every key, no mask.
+    const bool causal = k.dim(2) == T;
+    const bool skip_masked = causal && causal_products_pay_off(T);  // compute only keys j <= i
+    const Tensor scores = skip_masked ? causal_scores(q, k) : matmul(q, k, false, true);  // [B,H,T,L]
+    const Tensor weights = masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), causal);
     if (keep_weights_) weights_ = weights;
     const Tensor att = attn_dropout_(weights);
     const Tensor mixed = skip_masked ? causal_mix(att, v) : matmul(att, v);  // [B,H,T,D]
@@ -132,6 +148,11 @@ Tensor GptBlock::forward(const Tensor& x) {
     return remember_output(h + mlp_(ln_2_(h)));
 }
 
+Tensor GptBlock::forward(const Tensor& x, Tensor& cached_keys, Tensor& cached_values) {
+    const Tensor h = x + attn_.forward(ln_1_(x), cached_keys, cached_values);
+    return remember_output(h + mlp_(ln_2_(h)));
+}
+
 Gpt::Gpt(const GptConfig& config)
     : Module("Gpt"),
       config_(checked(config, "Gpt")),
@@ -150,21 +171,38 @@ Gpt::Gpt(const GptConfig& config)
     register_module("ln_f", ln_f_);
 }
 
-void Gpt::check_ids(const Tensor& ids) const {
+void Gpt::check_ids(const Tensor& ids, std::int64_t first_position) const {
     if (!ids.defined() || ids.dtype() != i32 || ids.rank() != 2)
         throw ValueError(fmt::format("{}: ids must be i32 [B,T] (got {} {})", describe(),
                                      ids.defined() ? dtype_name(ids.dtype()) : "undefined",
                                      ids.defined() ? ids.shape() : Shape{}));
-    if (ids.dim(1) > config_.n_positions)
-        throw_shape_error(describe(), fmt::format("ids {}", ids.shape()),
-                          fmt::format("sequence length exceeds n_positions ({} vs {})", ids.dim(1),
-                                      config_.n_positions));
+    if (first_position + ids.dim(1) > config_.n_positions)
+        throw_shape_error(describe(),
+                          first_position ? fmt::format("ids {} after {} cached tokens", ids.shape(), first_position)
+                                         : fmt::format("ids {}", ids.shape()),
+                          fmt::format("sequence length exceeds n_positions ({} vs {})",
+                                      first_position + ids.dim(1), config_.n_positions));
 }
 
 Tensor Gpt::operator()(const Tensor& ids) {
     check_ids(ids);
-    Tensor x = drop_(wpe_(wte_(ids)));  // [B,T,C]
-    for (std::size_t i = 0; i < h_.size(); ++i) x = h_[i](x);
+    return logits(drop_(wpe_(wte_(ids))), nullptr);
+}
+
+Tensor Gpt::forward_cached(const Tensor& ids, KvCache& cache) {
+    check_ids(ids, cache.length);
+    if (cache.keys.empty()) cache.keys.resize(h_.size()), cache.values.resize(h_.size());
+    const Tensor positions = slice(wpe_.weight(), 0, cache.length, cache.length + ids.dim(1));
+    const Tensor out = logits(drop_(wte_(ids) + positions), &cache);
+    cache.length += ids.dim(1);
+    return out;
+}
+
+// The blocks, the final norm and the tied head over the embedded tokens x [B,T,C].
+Tensor Gpt::logits(const Tensor& embedded, KvCache* cache) {
+    Tensor x = embedded;
+    for (std::size_t i = 0; i < h_.size(); ++i)
+        x = cache ? h_[i].forward(x, cache->keys[i], cache->values[i]) : h_[i](x);
     // tied head: [B,T,C] @ [V,C]ᵀ, wte read in place through the transpose flag
     return remember_output(matmul(ln_f_(x), wte_.weight(), false, true));
 }

@@ -37,6 +37,13 @@ struct GptConfig {
     DType dtype = f32;
 };
 
+// The keys and values a GPT has computed for the tokens it has read, per block, so generation
+// feeds one new token per step instead of the whole context (Gpt::forward_cached).
+struct KvCache {
+    std::vector<Tensor> keys, values;  // per block [B,H,L,D]
+    std::int64_t length = 0;           // L: the tokens read so far (their positions are 0..L-1)
+};
+
 // HF's Conv1D: a linear layer storing weight [in, out] (nn.Linear stores [out, in]); bias [out].
 //   y = x @ weight + bias, x [..., in] -> [..., out]
 class Conv1D : public Layer {
@@ -68,12 +75,18 @@ class CausalSelfAttention : public Layer {
 public:
     CausalSelfAttention(const GptConfig& config, Generator& gen);
     Tensor forward(const Tensor& x) override;
+    // forward for x [B,t,C] that follow the `cache` keys/values [B,H,L,D] (L = 0: none yet), which
+    // it extends by x's: queries attend to every cached key and, causally, to their own.
+    // t = 1 once anything is cached (generation's one token per step).
+    Tensor forward(const Tensor& x, Tensor& cached_keys, Tensor& cached_values);
     // While on, forward keeps its softmax weights [B,H,T,T] (before attn_dropout) for
     // attention_weights(); off by default, so training holds no extra tensor. Off drops them.
     void keep_attention_weights(bool on);
     const Tensor& attention_weights() const { return weights_; }
 
 private:
+    Tensor attend(const Tensor& x, Tensor* cached_keys, Tensor* cached_values);
+
     std::int64_t n_embd_, n_head_;
     Conv1D c_attn_, c_proj_;
     Dropout attn_dropout_, resid_dropout_;
@@ -86,6 +99,7 @@ class GptBlock : public Layer {
 public:
     GptBlock(const GptConfig& config, Generator& gen);
     Tensor forward(const Tensor& x) override;
+    Tensor forward(const Tensor& x, Tensor& cached_keys, Tensor& cached_values);  // see the attention's
     CausalSelfAttention& attention() { return attn_; }
 
 private:
@@ -100,6 +114,10 @@ public:
     explicit Gpt(const GptConfig& config);
     // ids i32 [B,T], T <= n_positions -> logits [B,T,V]
     Tensor operator()(const Tensor& ids);
+    // The logits of ids i32 [B,t] that follow the cache's L tokens (positions L..L+t-1), extending
+    // the cache: the prompt first (any t), then one token per call (t = 1). Equals the last t rows
+    // of operator() on all L + t tokens. For inference: run it under NoGrad in eval mode.
+    Tensor forward_cached(const Tensor& ids, KvCache& cache);
     // Mean cross-entropy of the next-token logits against targets i32 [B,T].
     Tensor loss(const Tensor& ids, const Tensor& targets);
     const GptConfig& config() const { return config_; }
@@ -111,7 +129,8 @@ public:
     std::vector<Tensor> attention_maps(const Tensor& ids);
 
 private:
-    void check_ids(const Tensor& ids) const;
+    void check_ids(const Tensor& ids, std::int64_t first_position = 0) const;
+    Tensor logits(const Tensor& embedded, KvCache* cache);  // blocks, ln_f, tied head
 
     GptConfig config_;
     Generator gen_;  // draws the initial weights, then seeds each dropout

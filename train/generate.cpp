@@ -7,20 +7,39 @@
 #include "core/error.hpp"
 
 namespace tapegrad {
+namespace {
+
+// The next-token logits [V] after `ids`: from the cache while the text fits the context (only
+// the tokens it has not read yet go in), else from the last n_positions tokens read afresh.
+Tensor next_logits(Gpt& model, const std::vector<std::int32_t>& ids, KvCache* cache) {
+    const auto context = static_cast<std::size_t>(model.config().n_positions);
+    Tensor logits;  // [1,t,V]
+    if (cache && ids.size() <= context) {
+        const auto from = static_cast<std::size_t>(cache->length);
+        const auto t = static_cast<std::int64_t>(ids.size() - from);
+        logits = model.forward_cached(tapegrad::ids(std::span(ids).subspan(from), {1, t}), *cache);
+    } else {
+        const std::size_t from = ids.size() > context ? ids.size() - context : 0;
+        const auto t = static_cast<std::int64_t>(ids.size() - from);
+        logits = model(tapegrad::ids(std::span(ids).subspan(from), {1, t}));
+    }
+    const std::int64_t t = logits.dim(1);
+    return slice(logits, 1, t - 1, t).view_as_shape({logits.dim(-1)});
+}
+
+}  // namespace
 
 std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> ids, std::int64_t tokens,
-                                          const SamplingOptions& sampling, Generator& gen) {
+                                          const SamplingOptions& sampling, Generator& gen,
+                                          const GenerateOptions& options) {
     if (ids.empty()) throw ValueError("generate: the prompt is empty; give at least one token");
     const bool was_training = model.is_training();
     model.eval();
     NoGrad no_grad;
-    const auto context = static_cast<std::size_t>(model.config().n_positions);
+    KvCache cache;
     for (std::int64_t i = 0; i < tokens; ++i) {
-        const std::size_t from = ids.size() > context ? ids.size() - context : 0;
-        const auto t = static_cast<std::int64_t>(ids.size() - from);
-        const Tensor logits = model(tapegrad::ids(std::span(ids).subspan(from), {1, t}));  // [1,t,V]
-        const Tensor last = slice(logits, 1, t - 1, t).view_as_shape({logits.dim(-1)});
-        ids.push_back(sample_token(last, sampling, gen));
+        const Tensor last = next_logits(model, ids, options.kv_cache ? &cache : nullptr);
+        ids.push_back(sample_token(last, sampling, gen, ids));
     }
     model.train(was_training);
     return ids;

@@ -4,12 +4,11 @@
 
 #include <algorithm>
 
-#include "autograd/ops/shape.hpp"
-#include "autograd/tape.hpp"
 #include "optim/schedule.hpp"
 #include "train/callbacks.hpp"
 #include "train/distributed.hpp"
 #include "train/fit.hpp"
+#include "train/generate.hpp"
 
 namespace tapegrad {
 namespace {
@@ -82,22 +81,8 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
 
 std::string generate(Gpt& model, const CharTokenizer& tokenizer, const std::string& prompt,
                      std::int64_t tokens, const SamplingOptions& sampling, Generator& gen) {
-    const bool was_training = model.is_training();
-    model.eval();
-    NoGrad no_grad;
-    std::vector<std::int32_t> ids =
-        tokenizer.encode(prompt.empty() ? std::string(1, tokenizer.vocabulary()[0]) : prompt);
-    const auto context = static_cast<std::size_t>(model.config().n_positions);
-    for (std::int64_t i = 0; i < tokens; ++i) {
-        const std::size_t from = ids.size() > context ? ids.size() - context : 0;
-        const auto t = static_cast<std::int64_t>(ids.size() - from);
-        const Tensor x = tapegrad::ids(std::span(ids).subspan(from), {1, t});
-        const Tensor logits = model(x);  // [1,t,V]
-        const Tensor last = slice(logits, 1, t - 1, t).view_as_shape({logits.dim(-1)});
-        ids.push_back(sample_token(last, sampling, gen));
-    }
-    model.train(was_training);
-    return tokenizer.decode(ids);
+    const std::string start = prompt.empty() ? std::string(1, tokenizer.vocabulary()[0]) : prompt;
+    return tokenizer.decode(generate_tokens(model, tokenizer.encode(start), tokens, sampling, gen));
 }
 
 }  // namespace tapegrad

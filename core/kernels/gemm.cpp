@@ -21,6 +21,36 @@ void call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint 
     cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void call_gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, float alpha, const float* a, blasint lda,
+               const float* x, blasint incx, float* y, blasint incy) {
+    cblas_sgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, 1.0f, y, incy);
+}
+
+void call_gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, double alpha, const double* a, blasint lda,
+               const double* x, blasint incx, double* y, blasint incy) {
+    cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, 1.0, y, incy);
+}
+
+// A product with one row (m = 1) or one column (n = 1) is a matrix-vector product: gemm would
+// pack the whole matrix for a single row (generation with a KV cache feeds one token a step:
+// medium's step 7.2 -> 4.3 ms, bench/generate_bench). y = beta·y first, so the vector's old
+// contents (uninitialised when beta = 0) never reach the result. False when neither is 1.
+template <class T>
+bool try_gemv(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+              std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+    if (m != 1 && n != 1) return false;
+    const std::int64_t len = m == 1 ? n : m, step = m == 1 ? 1 : ldc;
+    for (std::int64_t i = 0; i < len; ++i) c[i * step] = beta == T(0) ? T(0) : beta * c[i * step];
+    const auto B = [](std::int64_t v) { return static_cast<blasint>(std::max<std::int64_t>(v, 1)); };
+    if (m == 1)  // c[j] = Σ_p a[p]·op(B)[p,j]: B [k,n] as Bᵀ·a, or B stored [n,k] as B·a
+        call_gemv(tb ? CblasNoTrans : CblasTrans, B(tb ? n : k), B(tb ? k : n), alpha, b, B(ldb), a,
+                  B(ta ? lda : 1), c, 1);
+    else  // c[i] = Σ_p op(A)[i,p]·b[p]: A [m,k] as A·b, or A stored [k,m] as Aᵀ·b
+        call_gemv(ta ? CblasTrans : CblasNoTrans, B(ta ? k : m), B(ta ? m : k), alpha, a, B(lda), b,
+                  B(tb ? 1 : ldb), c, B(ldc));
+    return true;
+}
+
 // OpenBLAS's pthread build keeps its own threads, which spin against our OpenMP threads on 2
 // cores: the tiny GPT step took 306 ms with 2 BLAS threads and 19 ms with 1 (bench/gpt_bench,
 // 2026-11-26). With that build, products below this many multiply-adds run on one BLAS thread.
@@ -92,6 +122,7 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
         return;
     }
     use_blas_threads(m * n * k);
+    if (try_gemv(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
     call(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
          static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
          static_cast<blasint>(std::max<std::int64_t>(lda, 1)), b, static_cast<blasint>(std::max<std::int64_t>(ldb, 1)),
