@@ -24,10 +24,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::int64_t steps = 24;
-constexpr int save_every = 2;
-// TAPEGRAD_TEST_SAVE_PAUSE_MS of every other round: 5 pauses a save (core/atomic_directory.hpp)
-// make saves most of the run, so most kills of those rounds land inside one.
-constexpr int pause_ms = 10;
+// How the killed runs save. Paused rounds set TAPEGRAD_TEST_SAVE_PAUSE_MS: 5 pauses a save
+// (core/atomic_directory.hpp) make saves most of the run, so most of their kills land inside
+// one; plain rounds save less often, so more of theirs land between saves.
+struct Saving {
+    int pause_ms;
+    int every;  // --save-every
+};
+constexpr Saving plain_saves{.pause_ms = 0, .every = 6}, paused_saves{.pause_ms = 10, .every = 2};
 
 struct Setup {
     std::string launcher;  // "" or mpirun(2)
@@ -44,7 +48,8 @@ fs::path write_products(const fs::path& dir) {
 
 // What a fresh run and a resumed one both pass: the validation settings are not kept in the
 // checkpoint, nor is --save-every.
-std::vector<std::string> run_args(const Setup& s, const fs::path& dir, const fs::path& metrics) {
+std::vector<std::string> run_args(const Setup& s, const fs::path& dir, const fs::path& metrics,
+                                  int save_every) {
     std::vector<std::string> args = {"train", "--data=" + s.data.string(), "--save=" + dir.string(),
                                      "--metrics=" + metrics.string()};
     for (const char* a : {"--eval-every=0", "--eval-batches=2", "--quiet"}) args.push_back(a);
@@ -52,8 +57,8 @@ std::vector<std::string> run_args(const Setup& s, const fs::path& dir, const fs:
     return args;
 }
 
-std::vector<std::string> fresh_run(const Setup& s, const fs::path& dir) {
-    std::vector<std::string> args = run_args(s, dir, dir.string() + ".jsonl");
+std::vector<std::string> fresh_run(const Setup& s, const fs::path& dir, int save_every) {
+    std::vector<std::string> args = run_args(s, dir, dir.string() + ".jsonl", save_every);
     for (const char* a : {"--n-layer=1", "--n-head=2", "--n-embd=16", "--block-size=16",
                           "--batch=4", "--lr=3e-3", "--warmup=2"})
         args.push_back(a);
@@ -63,7 +68,7 @@ std::vector<std::string> fresh_run(const Setup& s, const fs::path& dir) {
 }
 
 std::vector<std::string> resumed_run(const Setup& s, const fs::path& dir, const fs::path& metrics) {
-    std::vector<std::string> args = run_args(s, dir, metrics);
+    std::vector<std::string> args = run_args(s, dir, metrics, /*save_every=*/2);
     args.push_back("--resume=" + dir.string());
     return args;
 }
@@ -116,20 +121,23 @@ bool wait_for_checkpoint(const test::KillableRun& run, const fs::path& dir) {
 }
 
 // An uninterrupted run: its losses, final checkpoint, and the time from its first checkpoint to
-// its end, over which the killed runs' kill moments spread.
+// its last, over which the killed runs' kill moments spread.
 struct Reference {
     std::vector<double> losses;
     fs::path checkpoint;
     Clock::duration saving_time;
 };
 
-Reference reference_run(const Setup& s, int pause) {
-    const fs::path dir = s.root / fmt::format("reference_{}", pause);
-    test::KillableRun run(command(s.launcher, pause, fresh_run(s, dir)), s.root / "log.txt");
+Reference reference_run(const Setup& s, Saving saving) {
+    const fs::path dir = s.root / fmt::format("reference_{}", saving.every);
+    test::KillableRun run(command(s.launcher, saving.pause_ms, fresh_run(s, dir, saving.every)),
+                          s.root / "log.txt");
     REQUIRE(wait_for_checkpoint(run, dir));
     const Clock::time_point first = Clock::now();
-    while (run.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (run.running() && read_trainer_state(dir).step < steps)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     const Clock::duration saving_time = Clock::now() - first;
+    while (run.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     REQUIRE(run.kill_all() == 0);  // it had exited by itself, successfully
     Reference r{losses(dir.string() + ".jsonl"), dir, saving_time};
     REQUIRE(r.losses.size() == steps);
@@ -145,11 +153,12 @@ std::string log_of(const Setup& s) {
 // Starts a fresh run into `dir` and SIGKILLs it (and its ranks) at a random moment within
 // `window` after its first checkpoint. The step of the checkpoint it left, or nothing when the
 // run had ended or saved its last step before the kill: such a round has nothing to resume.
-std::optional<std::int64_t> killed_run(const Setup& s, const fs::path& dir, int pause,
+std::optional<std::int64_t> killed_run(const Setup& s, const fs::path& dir, Saving saving,
                                        Clock::duration window, std::mt19937& rng) {
     fs::remove_all(dir);
     fs::remove(dir.string() + ".jsonl");
-    test::KillableRun run(command(s.launcher, pause, fresh_run(s, dir)), s.root / "log.txt");
+    test::KillableRun run(command(s.launcher, saving.pause_ms, fresh_run(s, dir, saving.every)),
+                          s.root / "log.txt");
     REQUIRE(wait_for_checkpoint(run, dir));
     const auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(window).count();
     const auto wait_us = std::uniform_int_distribution<std::int64_t>(0, window_us)(rng);
@@ -157,7 +166,7 @@ std::optional<std::int64_t> killed_run(const Setup& s, const fs::path& dir, int 
     const int status = run.kill_all();
     INFO("killed ", wait_us, " µs after the first checkpoint; log:\n", log_of(s));
     const std::int64_t step = read_trainer_state(dir).step;
-    CHECK((step % save_every == 0 || step == steps));
+    CHECK((step % saving.every == 0 || step == steps));
     if (!WIFSIGNALED(status) || step == steps) return std::nullopt;
     return step;
 }
@@ -189,33 +198,44 @@ void check_exact_resume(const Setup& s, const fs::path& dir, std::int64_t step,
 using ResumeCheck = std::function<void(const fs::path& dir, std::int64_t step, const Reference&)>;
 
 // Kills `wanted` runs before their last checkpoint, every other one with pauses inside its saves,
-// and calls `resume_check` after each kill; returns how many kills left a staging directory.
-int kill_rounds(const Setup& s, int wanted, const ResumeCheck& resume_check) {
-    const Reference plain = reference_run(s, 0), paused = reference_run(s, pause_ms);
-    CHECK(paused.losses == plain.losses);  // the test hook changes the timing only
-    CHECK(paused.saving_time > plain.saving_time + std::chrono::milliseconds(10 * pause_ms));
+// and calls `resume_check` after each kill.
+struct Tally {
+    int rounds = 0;       // runs started; those that ended before their kill do not count
+    int inside_save = 0;  // kills that left a staging directory
+};
+
+Tally kill_rounds(const Setup& s, int wanted, const ResumeCheck& resume_check) {
+    const Reference plain = reference_run(s, plain_saves), paused = reference_run(s, paused_saves);
+    CHECK(paused.losses == plain.losses);  // how often and how slowly a run saves changes nothing
+    CHECK(paused.saving_time > std::chrono::milliseconds(10 * paused_saves.pause_ms));
     expect_same_checkpoint(paused.checkpoint, plain.checkpoint);
     std::mt19937 rng(26);
     const fs::path dir = s.root / "ckpt";
-    int kills = 0, inside_save = 0;
-    for (int round = 0; kills < wanted; ++round) {
-        REQUIRE(round < 2 * wanted);  // most kills land before the last checkpoint
+    // Kill moments spread over 90% of the uninterrupted run's time between its first and last
+    // checkpoints; a round that ends before its kill (a quieter machine) shrinks its window.
+    Clock::duration windows[2] = {plain.saving_time * 9 / 10, paused.saving_time * 9 / 10};
+    Tally tally;
+    for (int kills = 0; kills < wanted; ++tally.rounds) {
+        REQUIRE(tally.rounds < 3 * wanted);
+        const int round = tally.rounds;
         CAPTURE(round);
-        const Reference& timing = round % 2 ? paused : plain;
-        const auto step =
-            killed_run(s, dir, round % 2 ? pause_ms : 0, timing.saving_time * 9 / 10, rng);
-        if (!step) continue;
+        Clock::duration& window = windows[round % 2];
+        const auto step = killed_run(s, dir, round % 2 ? paused_saves : plain_saves, window, rng);
+        if (!step) {
+            window = window * 2 / 3;
+            continue;
+        }
         ++kills;
-        inside_save += check_info(s, dir);
+        tally.inside_save += check_info(s, dir);
         resume_check(dir, *step, plain);
     }
-    return inside_save;
+    return tally;
 }
 
-void report(const std::string& what, int kills, int inside_save, Clock::time_point start) {
+void report(const std::string& what, int kills, const Tally& tally, Clock::time_point start) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    MESSAGE(fmt::format("{}: {} kills, {} of them inside a save, in {:.1f} s", what, kills,
-                        inside_save, seconds));
+    MESSAGE(fmt::format("{}: {} kills in {} runs, {} of them inside a save, in {:.1f} s", what,
+                        kills, tally.rounds, tally.inside_save, seconds));
 }
 
 }  // namespace
@@ -226,12 +246,12 @@ TEST_CASE(
     Setup s{.launcher = "", .dropout = "0.1", .root = test::scratch_dir("kill_one")};
     s.data = write_products(s.root);
     constexpr int kills = 20;
-    const int inside_save =
+    const Tally tally =
         kill_rounds(s, kills, [&](const fs::path& dir, std::int64_t step, const Reference& ref) {
             check_exact_resume(s, dir, step, ref);
         });
-    CHECK(inside_save >= 3);  // half the rounds spend most of their time saving
-    report("one process", kills, inside_save, start);
+    CHECK(tally.inside_save >= 3);  // half the rounds spend most of their time saving
+    report("one process", kills, tally, start);
     fs::remove_all(s.root);
 }
 
@@ -241,16 +261,15 @@ TEST_CASE("kill: mpirun -np 2 SIGKILLed at random moments resumes on 2 ranks and
     Setup s{.dropout = "0", .root = test::scratch_dir("kill_mpi")};
     s.data = write_products(s.root);
     // A killed mpirun leaves its session directory and its ranks' shared memory files (8 MB a
-    // run) where it put them: in the test's directory, not in /tmp and /dev/shm.
-    const std::string mpi_files = test::shell_quote((s.root / "mpi").string());
-    fs::create_directory(s.root / "mpi");
+    // run) where it put them: in a scratch directory of the test, not in /tmp and /dev/shm.
+    const fs::path mpi_files = test::scratch_dir("kill_mpi_files");
     s.launcher =
         fmt::format("OMPI_MCA_orte_tmpdir_base={0} OMPI_MCA_btl_vader_backing_directory={0} ",
-                    mpi_files) +
+                    test::shell_quote(mpi_files.string())) +
         test::mpirun(2);
     constexpr int kills = 6;
     const fs::path alone = s.root / "alone";  // a copy of rank 0's checkpoint, resumed on 1
-    const int inside_save =
+    const Tally tally =
         kill_rounds(s, kills, [&](const fs::path& dir, std::int64_t step, const Reference& ref) {
             fs::remove_all(alone);
             fs::copy(dir, alone, fs::copy_options::recursive);
@@ -264,6 +283,7 @@ TEST_CASE("kill: mpirun -np 2 SIGKILLed at random moments resumes on 2 ranks and
                 CHECK(one[i] == doctest::Approx(ref.losses[step + i]).epsilon(1e-5));
             CHECK(read_trainer_state(alone).step == steps);
         });
-    report("mpirun -np 2", kills, inside_save, start);
+    report("mpirun -np 2", kills, tally, start);
     fs::remove_all(s.root);
+    fs::remove_all(mpi_files);
 }
