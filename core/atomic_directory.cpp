@@ -6,10 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include "core/atomic_file.hpp"
+#include "core/stale_staging.hpp"
 
 namespace tapegrad {
 namespace fs = std::filesystem;
@@ -21,7 +25,8 @@ void sync_path(const fs::path& dir, const fs::path& path) {
     const int r = ::fsync(fd);
     const int err = errno;
     ::close(fd);
-    if (r != 0 && err != EINVAL) throw_io_errno(dir, fmt::format("fsync of {} failed", path.string()), err);
+    if (r != 0 && err != EINVAL)
+        throw_io_errno(dir, fmt::format("fsync of {} failed", path.string()), err);
 }
 
 // Removes the staging directory unless it was swapped in; after a swap it holds the old contents,
@@ -58,16 +63,32 @@ void swap_in(const fs::path& dir, const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-void write_directory_atomic(const fs::path& dir, const std::function<void(const fs::path& staging)>& fill) {
+void write_directory_atomic(const fs::path& dir,
+                            const std::function<void(const fs::path& staging)>& fill) {
     const fs::path target = dir.has_filename() ? dir : dir.parent_path();  // "out/" names "out"
     const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
     if (!parent.empty() && !fs::is_directory(parent))
-        throw_io_error(dir.string(), fmt::format("parent directory {} does not exist", parent.string()));
+        throw_io_error(dir.string(),
+                       fmt::format("parent directory {} does not exist", parent.string()));
+    remove_stale_staging(target);
     Staging staging(target.string() + ".tmp." + std::to_string(::getpid()));
+    detail::pause_inside_save();
     fill(staging.path());
     sync_path(dir, staging.path());
+    detail::pause_inside_save();
     swap_in(dir, staging.path(), target);
     sync_path(dir, parent);
+    detail::pause_inside_save();  // the staging directory now holds the old contents
 }
+
+namespace detail {
+void pause_inside_save() {
+    static const long ms = [] {
+        const char* value = std::getenv("TAPEGRAD_TEST_SAVE_PAUSE_MS");
+        return value ? std::strtol(value, nullptr, 10) : 0L;
+    }();
+    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+}  // namespace detail
 
 }  // namespace tapegrad

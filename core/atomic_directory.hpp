@@ -12,8 +12,15 @@ namespace tapegrad {
 // with `dir` in one step (renameat2 RENAME_EXCHANGE; a plain rename when `dir` does not exist yet)
 // and removes the old contents. If `fill` throws or a step fails, `dir` is untouched, the staging
 // directory is removed and the error propagates (IoError naming the directory for file-system
-// failures). `dir` must not be a regular file.
+// failures). `dir` must not be a regular file. First it removes the staging directories that
+// killed saves left beside `dir` (core/stale_staging.hpp says which count as left).
 void write_directory_atomic(const std::filesystem::path& dir,
                             const std::function<void(const std::filesystem::path& staging)>& fill);
+
+namespace detail {
+// Test hook: sleeps TAPEGRAD_TEST_SAVE_PAUSE_MS milliseconds (read once; unset or 0: no pause), so
+// a test can kill a saving process between the steps of a directory save and between its files.
+void pause_inside_save();
+}  // namespace detail
 
 }  // namespace tapegrad

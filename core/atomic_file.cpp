@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/stale_staging.hpp"
 
 namespace tapegrad {
 namespace fs = std::filesystem;
@@ -86,7 +87,8 @@ public:
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         const int err = errno;  // read before fmt::format can touch it
         if (fd_ < 0)
-            throw_io_errno(target, fmt::format("cannot create temporary file {}", path_.string()), err);
+            throw_io_errno(target, fmt::format("cannot create temporary file {}", path_.string()),
+                           err);
     }
     ~TempFile() {
         if (fd_ >= 0) ::close(fd_);
@@ -115,7 +117,8 @@ void sync_directory(const fs::path& path) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const int open_err = errno;
     if (fd < 0)
-        throw_io_errno(path, fmt::format("cannot open directory {} to sync it", dir.string()), open_err);
+        throw_io_errno(path, fmt::format("cannot open directory {} to sync it", dir.string()),
+                       open_err);
     const int r = ::fsync(fd);
     const int err = errno;
     ::close(fd);
@@ -130,7 +133,8 @@ void write_through(const fs::path& path, TempFile& temp,
     writer(out);
     out.flush();
     if (buffer.error() != 0)
-        throw_io_errno(path, fmt::format("write failed after {} bytes", buffer.written()), buffer.error());
+        throw_io_errno(path, fmt::format("write failed after {} bytes", buffer.written()),
+                       buffer.error());
     if (!out) throw_io_error(path.string(), "the writer left the output stream in a failed state");
 }
 
@@ -141,11 +145,13 @@ void throw_io_error(std::string_view file, std::string_view what) {
 }
 
 void throw_io_errno(const fs::path& file, std::string_view what, int err) {
-    throw_io_error(file.string(),
-                   fmt::format("{}: {}", what, std::error_code(err, std::generic_category()).message()));
+    throw_io_error(
+        file.string(),
+        fmt::format("{}: {}", what, std::error_code(err, std::generic_category()).message()));
 }
 
 void write_file_atomic(const fs::path& path, const std::function<void(std::ostream&)>& writer) {
+    remove_stale_staging(path);
     const fs::path temp_path = path.string() + ".tmp." + std::to_string(::getpid());
     TempFile temp(path, temp_path);
     write_through(path, temp, writer);

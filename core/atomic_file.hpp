@@ -16,7 +16,8 @@ namespace tapegrad {
 // Writes `<path>.tmp.<pid>` in the same directory, flushes and fsyncs it, renames it over `path`
 // and fsyncs the directory. On any failure the temporary file is removed, `path` is left as it was
 // and IoError names the path and the failing step; an exception thrown by `writer` is passed on
-// unchanged.
+// unchanged. First it removes the temporary files that killed writes left beside `path`
+// (core/stale_staging.hpp says which count as left).
 void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
 void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& writer);

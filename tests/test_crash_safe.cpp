@@ -8,11 +8,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <ranges>
 #include <thread>
 
+#include "core/atomic_directory.hpp"
 #include "core/atomic_file.hpp"
+#include "core/stale_staging.hpp"
 #include "optim/adam.hpp"
 #include "support.hpp"
 #include "train/checkpoint.hpp"
@@ -201,5 +204,88 @@ TEST_CASE("crash-safe save: a process killed while saving leaves the old or the 
         last = step;
     }
     MESSAGE(changed, " of 8 kills left a newer checkpoint, the others the previous one");
+    fs::remove_all(root);
+}
+
+namespace {
+
+// A pid that no process holds: a child's, once it has exited and been reaped.
+pid_t dead_pid() {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) ::_exit(0);
+    REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+    return pid;
+}
+
+// A live pid that is not ours: a child asleep until the end of the test.
+class SleepingChild {
+public:
+    SleepingChild() : pid_(::fork()) {
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            ::pause();
+            ::_exit(0);
+        }
+    }
+    ~SleepingChild() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    SleepingChild(const SleepingChild&) = delete;
+    SleepingChild& operator=(const SleepingChild&) = delete;
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_;
+};
+
+fs::path make_dir(const fs::path& path) {
+    fs::create_directories(path / "inner");
+    std::ofstream(path / "inner" / "config.json") << "{}";
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("stale staging: a save removes what dead writers left, never a live writer's") {
+    const fs::path root = test::scratch_dir("stale_staging"), dir = root / "ckpt";
+    const auto staging = [&](auto pid) { return root / fmt::format("ckpt.tmp.{}", pid); };
+    const auto fill = [](const fs::path& staging) { std::ofstream(staging / "a.txt") << "a"; };
+    write_directory_atomic(dir, fill);
+    const fs::path dead = make_dir(staging(dead_pid()));
+    // Last written an hour before the checkpoint, by a pid that a process started since holds:
+    // the writer died and its pid was reused.
+    const SleepingChild newcomer;
+    const fs::path reused = make_dir(staging(newcomer.pid()));
+    fs::last_write_time(reused, fs::last_write_time(dir) - std::chrono::hours(1));
+    const SleepingChild writer;
+    const fs::path live = make_dir(staging(writer.pid()));  // still writing
+    const std::vector<fs::path> kept = {
+        make_dir(root / "ckpt.tmp.x1"), make_dir(root / "ckpt.tmp."),
+        make_dir(root / "ckpt.tmp.-1"), make_dir(root / "ckpt.tmp.0"),
+        make_dir(root / fmt::format("other.tmp.{}", dead_pid()))};
+    CHECK(stale_staging(dir) == std::vector<fs::path>{dead, reused});
+    CHECK(stale_staging(root / "ckpt/") == std::vector<fs::path>{dead, reused});
+    write_directory_atomic(dir, fill);
+    CHECK_FALSE(fs::exists(dead));
+    CHECK_FALSE(fs::exists(reused));
+    CHECK(fs::exists(live));  // older than the new checkpoint now, but its writer lives
+    for (const fs::path& p : kept) CHECK(fs::exists(p));
+    CHECK(stale_staging(dir).empty());
+    fs::remove_all(root);
+}
+
+TEST_CASE("stale staging: an atomic file write removes temporary files of dead writers") {
+    const fs::path root = test::scratch_dir("stale_temp"), file = root / "w.bin";
+    const fs::path dead = root / fmt::format("w.bin.tmp.{}", dead_pid());
+    std::ofstream(dead) << "half";
+    const SleepingChild writer;
+    const fs::path live = root / fmt::format("w.bin.tmp.{}", writer.pid());
+    std::ofstream(live) << "still writing";
+    CHECK(stale_staging(file) == std::vector<fs::path>{dead});  // `file` does not exist yet
+    write_file_atomic(file, std::as_bytes(std::span("new", 3)));
+    CHECK_FALSE(fs::exists(dead));
+    CHECK(fs::exists(live));
     fs::remove_all(root);
 }

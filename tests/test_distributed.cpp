@@ -3,42 +3,21 @@
 // with TAPEGRAD_MPI and Open MPI's mpirun; without them they say so and return.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.hpp"
+#include "mpi_runner.hpp"
 #include "support.hpp"
 #include "train/data.hpp"
 #include "train/distributed.hpp"
 
 using namespace tapegrad;
+using test::mpi_runnable;
+using test::mpirun;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool mpi_runnable() {
-    if (!mpi_built()) {
-        MESSAGE("skipped: tapegrad was built without MPI (CMake option TAPEGRAD_MPI is off)");
-        return false;
-    }
-    if (std::system("command -v mpirun > /dev/null 2>&1") != 0) {
-        MESSAGE("skipped: mpirun not found (Debian: apt-get install openmpi-bin libopenmpi-dev)");
-        return false;
-    }
-    return true;
-}
-
-// mpirun as root on any machine, one OpenMP thread a rank; `timeout` turns a hang into a failure.
-// Under the sanitizers the ranks skip leak checks only: Open MPI leaks inside plugins it unloads
-// before exit, which LeakSanitizer cannot name for a suppression (docs/reliability.md).
-std::string mpirun(int ranks) {
-    return fmt::format(
-        "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 "
-        "ASAN_OPTIONS=\"${{ASAN_OPTIONS:-}}:detect_leaks=0\" "
-        "timeout 60 mpirun --allow-run-as-root --oversubscribe -np {} ",
-        ranks);
-}
 
 fs::path write_sums(const fs::path& dir) {
     std::ofstream out(dir / "sums.txt");

@@ -1,6 +1,7 @@
 #include "train/checkpoint.hpp"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_directory.hpp"
@@ -32,23 +33,28 @@ std::string trainer_json(Gpt& model, const Optimizer& optimizer, const TrainerSt
 
 json read_trainer_json(const fs::path& path) {
     const std::vector<std::byte> bytes = read_file(path);
-    const json j = parse_json_strict({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
-                                     {.file = path.string(), .what = "trainer state", .max_depth = 8});
-    if (!j.is_object() || !j.contains("step") || !j["step"].is_number_unsigned() || !j.contains("optimizer") ||
-        !j["optimizer"].is_string() || !j.contains("generators") || !j["generators"].is_object() ||
-        !j.contains("run") || !j["run"].is_object())
-        throw_io_error(path.string(), "not a tapegrad trainer state (step, optimizer, generators, run expected)");
+    const json j =
+        parse_json_strict({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
+                          {.file = path.string(), .what = "trainer state", .max_depth = 8});
+    if (!j.is_object() || !j.contains("step") || !j["step"].is_number_unsigned() ||
+        !j.contains("optimizer") || !j["optimizer"].is_string() || !j.contains("generators") ||
+        !j["generators"].is_object() || !j.contains("run") || !j["run"].is_object())
+        throw_io_error(path.string(),
+                       "not a tapegrad trainer state (step, optimizer, generators, run expected)");
     return j;
 }
 
 }  // namespace
 
-void save_checkpoint(const fs::path& dir, Gpt& model, const CharTokenizer* tokenizer, const Optimizer& optimizer,
-                     const TrainerState& state) {
+void save_checkpoint(const fs::path& dir, Gpt& model, const CharTokenizer* tokenizer,
+                     const Optimizer& optimizer, const TrainerState& state) {
     const std::string trainer = trainer_json(model, optimizer, state);
     write_directory_atomic(dir, [&](const fs::path& staging) {
         write_pretrained_files(staging, model, tokenizer);
-        save_safetensors(staging / optimizer_file, {.tensors = optimizer.state_dict(), .metadata = {}});
+        detail::pause_inside_save();
+        save_safetensors(staging / optimizer_file,
+                         {.tensors = optimizer.state_dict(), .metadata = {}});
+        detail::pause_inside_save();
         write_file_atomic(staging / trainer_file, std::as_bytes(std::span(trainer)));
     });
 }
