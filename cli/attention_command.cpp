@@ -20,13 +20,18 @@ struct AttentionArgs {
     std::int64_t layer = -1, head = -1;  // -1: all
 };
 
-// A character as a label: spaces, tabs and newlines drawn visibly, other control bytes escaped.
-std::string visible(char c) {
-    if (c == ' ') return "␣";
-    if (c == '\n') return "↵";
-    if (c == '\t') return "⇥";
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 32 || byte == 127 ? fmt::format("\\x{:02x}", byte) : std::string(1, c);
+// A token's text as a label: spaces, tabs and newlines drawn visibly, other control bytes escaped.
+std::string visible(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += c == ' '                       ? "␣"
+               : c == '\n'                    ? "↵"
+               : c == '\t'                    ? "⇥"
+               : byte < 32 || byte == 127     ? fmt::format("\\x{:02x}", byte)
+                                              : std::string(1, c);
+    }
+    return out;
 }
 
 // A model without a character vocabulary reads the prompt as token ids, as `tapegrad sample` does.
@@ -38,7 +43,7 @@ std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(
                       : parse_token_ids(prompt, "--prompt", prompt_of_ids);
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < ids.size(); ++i)
-        labels.push_back(pre.tokenizer ? visible(prompt[i]) : std::to_string(ids[i]));
+        labels.push_back(pre.tokenizer ? visible(pre.tokenizer->token_bytes(ids[i])) : std::to_string(ids[i]));
     return {std::move(ids), std::move(labels)};
 }
 
@@ -61,7 +66,7 @@ int run_attention(const AttentionArgs& a) {
     std::vector<Tensor> maps =
         pre.model->attention_maps(tapegrad::ids(ids, {1, T}));  // [1,H,T,T] each
     std::string shown_prompt;
-    for (const std::string& l : labels)  // ids are separated by spaces, characters are not
+    for (const std::string& l : labels)  // ids are separated by spaces, tokens' texts are not
         shown_prompt += (pre.tokenizer || shown_prompt.empty() ? "" : " ") + l;
     HeatmapOptions options{.title = fmt::format("attention weights of {} reading \"{}\"", a.model,
                                                 svg::shorten(shown_prompt, 48))};

@@ -44,9 +44,10 @@ int run_info(const std::string& dir) {
         "dropout {:g}\n",
         c.vocab_size, c.n_positions, c.n_embd, c.n_layer, c.n_head, c.layer_norm_epsilon,
         c.dropout);
-    if (pre.tokenizer)
-        fmt::print("  tokenizer: {} characters \"{}\"\n", pre.tokenizer->size(),
-                   shown_vocabulary(*pre.tokenizer));
+    if (const CharTokenizer* chars = pre.tokenizer ? pre.tokenizer->chars() : nullptr)
+        fmt::print("  tokenizer: {} characters \"{}\"\n", chars->size(), shown_vocabulary(*chars));
+    else if (pre.tokenizer)
+        fmt::print("  tokenizer: {} (vocab.json + merges.txt)\n", pre.tokenizer->describe());
     else
         fmt::print("  tokenizer: none (trained on token ids)\n");
     if (is_checkpoint(dir)) {

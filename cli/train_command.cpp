@@ -23,7 +23,7 @@ namespace tapegrad::cli {
 namespace {
 
 struct TrainArgs {
-    std::string data, init, resume, save, metrics;
+    std::string data, init, resume, save, metrics, tokenizer;
     GptConfig config{.vocab_size = 0, .n_positions = 128, .n_embd = 128, .n_layer = 4, .n_head = 4};
     RunSettings run;
     std::int64_t save_every = 0;
@@ -49,12 +49,23 @@ PretrainedGpt make_model(const TrainArgs& a) {
                                       "optimizer.safetensors; use --init to start from a model)", a.resume));
         return load_pretrained(a.resume);
     }
-    if (!a.init.empty()) return load_pretrained(a.init);
-    return {};
+    PretrainedGpt pre = a.init.empty() ? PretrainedGpt{} : load_pretrained(a.init);
+    if (!a.tokenizer.empty()) {
+        if (pre.tokenizer)
+            throw ValueError(fmt::format("--tokenizer: the model in {} has its own ({})", a.init, pre.tokenizer->describe()));
+        if (!BpeTokenizer::present(a.tokenizer))
+            throw IoError(fmt::format("--tokenizer {}: no vocab.json + merges.txt (or encoder.json + vocab.bpe) there",
+                                      a.tokenizer));
+        pre.tokenizer = BpeTokenizer::load(a.tokenizer);
+    }
+    return pre;
 }
 
 void check_fits(const TrainArgs& a, const Gpt& model, const TrainData& data) {
     const GptConfig& c = model.config();
+    if (data.tokenizer && data.tokenizer->bpe() && data.tokenizer->size() != c.vocab_size)
+        throw ValueError(fmt::format("--tokenizer: {} tokens, but the model's vocab_size is {}", data.tokenizer->size(),
+                                     c.vocab_size));
     if (data.vocab_size > c.vocab_size)
         throw ValueError(fmt::format("{}: token ids reach {}, past the model's vocab_size {}", a.data,
                                      data.vocab_size - 1, c.vocab_size));
@@ -132,7 +143,7 @@ int run_train(TrainArgs& a) {
         throw ValueError(fmt::format("resume: the checkpoint is at step {}, --steps {} leaves nothing to do",
                                      first_step, a.run.steps));
     if (parallel.size() > 1) check_ranks_agree(parallel, a, model, data);
-    const CharTokenizer* tokenizer = data.tokenizer ? &*data.tokenizer : nullptr;
+    const TextTokenizer* tokenizer = data.tokenizer ? &*data.tokenizer : nullptr;
     std::optional<std::int64_t> saved_step;  // of the newest checkpoint written by this run
     const auto save = [&](std::int64_t steps_done) {
         if (a.save.empty() || !root) return;  // one writer: rank 0
@@ -179,6 +190,9 @@ Command add_train_command(CLI::App& parent) {
     c->add_option("--dropout", a->config.dropout, "dropout rate (new model)")->check(CLI::Range(0.0, 0.99))
         ->excludes(init)->excludes(resume);
     add_run_options(*c, a->run);
+    c->add_option("--tokenizer", a->tokenizer, "tokenize the text with this GPT-2 BPE tokenizer (vocab.json + "
+                  "merges.txt, or encoder.json + vocab.bpe); saved with the model")
+        ->check(CLI::ExistingDirectory)->excludes(resume);
     c->add_option("--save", a->save, "write the checkpoint (model + optimizer + step) to this directory");
     c->add_option("--save-every", a->save_every, "also save every K steps")->check(CLI::NonNegativeNumber);
     c->add_option("--stop-at", a->stop_at, "stop after this step; the schedule still ends at --steps, and "

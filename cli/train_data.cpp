@@ -21,7 +21,7 @@ bool is_token_file(const std::vector<std::byte>& bytes) {
     return magic == token_file_magic;
 }
 
-std::vector<std::int32_t> encode_text(const std::string_view text, const CharTokenizer& tokenizer,
+std::vector<std::int32_t> encode_text(const std::string_view text, const TextTokenizer& tokenizer,
                                       const std::filesystem::path& path) {
     try {
         return tokenizer.encode(text);
@@ -32,7 +32,7 @@ std::vector<std::int32_t> encode_text(const std::string_view text, const CharTok
 
 }  // namespace
 
-TrainData load_train_data(const std::filesystem::path& path, const std::optional<CharTokenizer>& tokenizer,
+TrainData load_train_data(const std::filesystem::path& path, const std::optional<TextTokenizer>& tokenizer,
                           double val_fraction) {
     const std::vector<std::byte> bytes = read_file(path);
     TrainData out;
@@ -42,7 +42,7 @@ TrainData load_train_data(const std::filesystem::path& path, const std::optional
         out.vocab_size = tokens.empty() ? 0 : *std::max_element(tokens.begin(), tokens.end()) + 1;
     } else {
         const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        out.tokenizer = tokenizer ? *tokenizer : CharTokenizer::from_text(text);
+        out.tokenizer = tokenizer ? *tokenizer : TextTokenizer(CharTokenizer::from_text(text));
         tokens = encode_text(text, *out.tokenizer, path);
         out.vocab_size = out.tokenizer->size();
     }

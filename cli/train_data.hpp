@@ -6,20 +6,20 @@
 #include <optional>
 
 #include "train/data.hpp"
-#include "train/tokenizer.hpp"
+#include "train/text_tokenizer.hpp"
 
 namespace tapegrad::cli {
 
 struct TrainData {
     TokenData train{{}};
     TokenData val{{}};
-    std::optional<CharTokenizer> tokenizer;  // text data only
+    std::optional<TextTokenizer> tokenizer;  // text data only
     std::int64_t vocab_size = 0;             // the tokenizer's size, or the largest token id + 1
 };
 
-// `tokenizer`: the model's vocabulary when it has one (from --init or --resume); the text must then
-// use only its characters. Without one a text gets its own vocabulary.
-TrainData load_train_data(const std::filesystem::path& path, const std::optional<CharTokenizer>& tokenizer,
+// `tokenizer`: the model's when it has one (from --init or --resume, or --tokenizer); a character
+// vocabulary must then cover the text. Without one a text gets its own character vocabulary.
+TrainData load_train_data(const std::filesystem::path& path, const std::optional<TextTokenizer>& tokenizer,
                           double val_fraction);
 
 }  // namespace tapegrad::cli

@@ -139,3 +139,35 @@ TEST_CASE("cli: tokenize prints ids, decodes them, and refuses a directory witho
     CHECK(none.status == 1);
     CHECK(none.output.find("no tokenizer here") != std::string::npos);
 }
+
+TEST_CASE("cli: train --tokenizer trains on BPE ids, saves the tokenizer with the model, and sample reads it") {
+    const fs::path dir = test::scratch_dir("bpe_train");
+    {
+        std::ofstream text(dir / "text.txt");
+        for (int i = 0; i < 300; ++i) text << "hello the hell " << i % 7 << "\n";
+    }
+    const std::string tokenizer = (test::source_dir() / "tests/fixtures/bpe").string();
+    const test::CliResult train = test::run_cli(
+        {"train", "--data", (dir / "text.txt").string(), "--tokenizer", tokenizer, "--n-layer", "1", "--n-head",
+         "2", "--n-embd", "16", "--block-size", "16", "--batch", "4", "--steps", "3", "--quiet", "--save",
+         (dir / "model").string()});
+    INFO(train.output);
+    REQUIRE(train.status == 0);
+    CHECK(BpeTokenizer::present(dir / "model"));
+    const test::CliResult info = test::run_cli({"info", (dir / "model").string()});
+    CHECK(info.output.find("vocab_size 264") != std::string::npos);
+    CHECK(info.output.find("GPT-2 byte-level BPE, 264 tokens") != std::string::npos);
+    const test::CliResult sample = test::run_cli(
+        {"sample", "--model", (dir / "model").string(), "--prompt", "hello the", "--tokens", "5", "--seed", "1"});
+    CHECK(sample.status == 0);
+    CHECK(sample.output.starts_with("hello the"));
+    // A model with a character vocabulary keeps it: --tokenizer is refused before training.
+    const test::CliResult chars = test::run_cli({"train", "--data", (dir / "text.txt").string(), "--n-layer", "1",
+                                                 "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--steps",
+                                                 "1", "--quiet", "--save", (dir / "chars").string()});
+    REQUIRE(chars.status == 0);
+    const test::CliResult mismatch = test::run_cli({"train", "--data", (dir / "text.txt").string(), "--init",
+                                                    (dir / "chars").string(), "--tokenizer", tokenizer, "--steps", "1"});
+    CHECK(mismatch.status == 1);
+    CHECK(mismatch.output.find("has its own (") != std::string::npos);
+}

@@ -69,13 +69,15 @@ TEST_CASE("pretrained: save and load keep config, tokenizer and every weight") {
     const fs::path dir = test::scratch_dir("pretrained_roundtrip") / "model";
     Gpt model(small);
     const CharTokenizer tok = CharTokenizer::from_text("abc\n xy");
-    save_pretrained(dir, model, &tok);
+    const TextTokenizer text(tok);
+    save_pretrained(dir, model, &text);
     const PretrainedGpt back = load_pretrained(dir);
     CHECK(back.model->config().n_embd == 8);
     CHECK(back.model->config().n_layer == 2);
     CHECK(back.model->config().dropout == doctest::Approx(0.1));
     REQUIRE(back.tokenizer);
-    CHECK(back.tokenizer->vocabulary() == tok.vocabulary());
+    REQUIRE(back.tokenizer->chars());
+    CHECK(back.tokenizer->chars()->vocabulary() == tok.vocabulary());
     CHECK(same_state(back.model->state_dict(), model.state_dict()));
     const PretrainedGpt as_f64 = load_pretrained(dir, f64);
     CHECK(as_f64.model->state_dict().at("wte.weight").dtype() == f64);

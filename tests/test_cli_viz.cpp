@@ -119,7 +119,8 @@ fs::path save_tiny_model(const fs::path& dir) {
                .n_layer = 2,
                .n_head = 2,
                .seed = 4});
-    save_pretrained(dir / "model", model, &tokenizer);
+    const TextTokenizer text(tokenizer);
+    save_pretrained(dir / "model", model, &text);
     return dir / "model";
 }
 

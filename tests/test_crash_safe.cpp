@@ -28,8 +28,8 @@ namespace {
 
 using TensorMap = std::map<std::string, Tensor>;
 
-const CharTokenizer& tokenizer() {
-    static const CharTokenizer tok = CharTokenizer::from_text("hello world");  // 8 characters
+const TextTokenizer& tokenizer() {
+    static const TextTokenizer tok = CharTokenizer::from_text("hello world");  // 8 characters
     return tok;
 }
 

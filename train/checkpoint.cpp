@@ -46,7 +46,7 @@ json read_trainer_json(const fs::path& path) {
 
 }  // namespace
 
-void save_checkpoint(const fs::path& dir, Gpt& model, const CharTokenizer* tokenizer,
+void save_checkpoint(const fs::path& dir, Gpt& model, const TextTokenizer* tokenizer,
                      const Optimizer& optimizer, const TrainerState& state) {
     const std::string trainer = trainer_json(model, optimizer, state);
     write_directory_atomic(dir, [&](const fs::path& staging) {

@@ -13,7 +13,7 @@
 
 #include "layers/gpt.hpp"
 #include "optim/optimizer.hpp"
-#include "train/tokenizer.hpp"
+#include "train/text_tokenizer.hpp"
 
 namespace tapegrad {
 
@@ -22,7 +22,7 @@ struct TrainerState {
     std::string run_json = "{}";  // the run's settings as a JSON object, kept for the caller's checks
 };
 
-void save_checkpoint(const std::filesystem::path& dir, Gpt& model, const CharTokenizer* tokenizer,
+void save_checkpoint(const std::filesystem::path& dir, Gpt& model, const TextTokenizer* tokenizer,
                      const Optimizer& optimizer, const TrainerState& state);
 
 // True when `dir` holds a training checkpoint (not only a pretrained model).

@@ -137,14 +137,15 @@ GptFileConfig parse_gpt_config(std::string_view text, std::string_view file) {
     return out;
 }
 
-void write_pretrained_files(const fs::path& dir, const Gpt& model, const CharTokenizer* tokenizer) {
-    const std::string config = gpt_config_json(model.config(), tokenizer);
+void write_pretrained_files(const fs::path& dir, const Gpt& model, const TextTokenizer* tokenizer) {
+    const std::string config = gpt_config_json(model.config(), tokenizer ? tokenizer->chars() : nullptr);
     write_file_atomic(dir / "config.json", std::as_bytes(std::span(config)));
+    if (tokenizer && tokenizer->bpe()) tokenizer->bpe()->save(dir);
     SafetensorsFile weights{.tensors = model.state_dict(), .metadata = {{"format", "pt"}}};
     save_safetensors(dir / "model.safetensors", weights);
 }
 
-void save_pretrained(const fs::path& dir, const Gpt& model, const CharTokenizer* tokenizer) {
+void save_pretrained(const fs::path& dir, const Gpt& model, const TextTokenizer* tokenizer) {
     write_directory_atomic(dir, [&](const fs::path& staging) { write_pretrained_files(staging, model, tokenizer); });
 }
 
@@ -171,7 +172,17 @@ PretrainedGpt load_pretrained(const fs::path& dir, DType dtype) {
     GptFileConfig file = parse_gpt_config({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
                                           config_path.string());
     file.config.dtype = dtype;
-    PretrainedGpt out{.model = std::make_unique<Gpt>(file.config), .tokenizer = std::move(file.tokenizer)};
+    PretrainedGpt out{.model = std::make_unique<Gpt>(file.config)};
+    if (file.tokenizer) out.tokenizer = std::move(*file.tokenizer);
+    if (BpeTokenizer::present(dir)) {
+        if (file.tokenizer)
+            throw_io_error(config_path.string(), "config: a character vocabulary beside BPE tokenizer files; keep one");
+        BpeTokenizer bpe = BpeTokenizer::load(dir);
+        if (bpe.size() != file.config.vocab_size)
+            throw_io_error(dir.string(), fmt::format("the BPE tokenizer has {} tokens, the model's vocab_size is {}",
+                                                     bpe.size(), file.config.vocab_size));
+        out.tokenizer = std::move(bpe);
+    }
     load_pretrained_weights(dir, *out.model);
     return out;
 }
