@@ -1,6 +1,7 @@
 #include "autograd/tape.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -105,13 +106,13 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
 }
 
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
-              std::initializer_list<Tensor> saved, BackwardFn fn, const Attrs& attrs) {
+              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs) {
     return record(op, std::vector<Tensor>(inputs), std::move(out), std::vector<Tensor>(saved), fn,
                   attrs);
 }
 
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const Attrs& attrs) {
+              BackwardFn fn, const OpAttrs& attrs) {
     if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
     if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
     const bool any = std::any_of(inputs.begin(), inputs.end(),
@@ -129,6 +130,11 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
     out.impl().grad_fn = std::move(node);
     out.impl().requires_grad = true;
     return out;
+}
+
+void OpAttrs::throw_wrong_type(const char* op) {
+    throw std::logic_error(fmt::format("{}: backward read attributes of another type than the op "
+                                       "recorded", op));
 }
 
 bool grad_enabled() { return grad_mode; }

@@ -27,6 +27,9 @@ using json = nlohmann::json;
 constexpr std::uint64_t max_header_bytes = 100'000'000;  // the reference implementation's limit
 constexpr int max_json_depth = 2;  // root object > tensor entry > shape list: nothing opens deeper
 constexpr std::uint64_t max_count = std::numeric_limits<std::int64_t>::max();
+// Files stay at rank 8, the limit the format's readers here have always stated; tensors in memory
+// may go higher (Shape::max_rank).
+constexpr std::size_t max_file_rank = 8;
 
 template <class... Args>
 [[noreturn]] void bad(std::string_view file, fmt::format_string<Args...> what, Args&&... args) {
@@ -121,10 +124,10 @@ const DTypeName& read_dtype(const Entry& e, const json& v, std::string_view file
 }
 
 Shape read_shape(const Entry& e, const json& v, std::string_view file) {
-    if (v.is_array() && v.size() > Shape::max_rank)
+    if (v.is_array() && v.size() > max_file_rank)
         bad(file, "tensor '{}': rank {} exceeds the maximum of {}", e.name, v.size(),
-            Shape::max_rank);
-    const auto dims = counts(v, Shape::max_rank);
+            max_file_rank);
+    const auto dims = counts(v, max_file_rank);
     if (!dims)
         bad(file, "tensor '{}': shape must be a list of non-negative integers ({})", e.name,
             short_dump(v));

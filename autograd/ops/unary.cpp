@@ -9,13 +9,18 @@
 namespace tapegrad {
 namespace {
 
+struct UnaryAttrs {
+    double c;  // the scalar of pow, add_scalar, mul_scalar
+};
+
 template <template <class> class K>
 void unary_backward(Backward& bw) {
     const Tensor& x = bw.input(0);
     const Tensor& y = bw.saved(0);
     Tensor dx = Tensor::empty(x.shape(), x.dtype());
+    const double c = bw.attrs<UnaryAttrs>().c;
     dispatch("backward", x.dtype(), [&]<class T>() {
-        K<T>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(), dx.span<T>(), bw.attrs().f);
+        K<T>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(), dx.span<T>(), c);
     });
     bw.accumulate(0, dx);
 }
@@ -24,9 +29,7 @@ template <template <class> class K>
 Tensor unary(const char* op, const Tensor& x, double c = 0.0) {
     Tensor y = Tensor::empty(x.shape(), x.dtype());
     dispatch(op, x.dtype(), [&]<class T>() { K<T>::forward(x.span<T>(), y.span<T>(), c); });
-    Attrs attrs;
-    attrs.f = c;
-    return record(op, {x}, y, {y.detach()}, unary_backward<K>, attrs);
+    return record(op, {x}, y, {y.detach()}, unary_backward<K>, UnaryAttrs{c});
 }
 
 }  // namespace
