@@ -102,6 +102,11 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
               BackwardFn fn, const OpAttrs& attrs = {});
 
+// Reverse-mode sweep from `root`, adding into the .grad() of every leaf it reaches; a scalar
+// root needs no upstream gradient. `loss.backward()` (core/tensor.hpp) runs this same sweep.
+void backward(const Tensor& root, BackwardOptions options = {});
+void backward(const Tensor& root, const Tensor& grad_output, BackwardOptions options = {});
+
 bool grad_enabled();
 
 // Nothing is recorded while a NoGrad is alive.

@@ -66,6 +66,19 @@ TEST_CASE("tape: NoGrad, detach and misuse give the documented behaviour") {
     CHECK(x.grad().at({0}) == doctest::Approx(2 * std::exp(1.0)));
 }
 
+TEST_CASE("backward(loss) and loss.backward() are one sweep; gradients sum without recording") {
+    Tensor x = from({1.0, 2.0}, {2}, {.dtype = f64, .requires_grad = true});
+    Tensor w = from({3.0}, {1}, {.dtype = f64, .requires_grad = true});  // broadcast against x
+    const Tensor y = x * w + x;  // x reaches the loss twice: both contributions add up
+    backward(sum(y), {.retain_graph = true});
+    test::check_close(x.grad(), {4, 4}, {2});
+    test::check_close(w.grad(), {3}, {1});  // summed back to w's shape by the tape's kernels
+    CHECK(x.grad().is_leaf());
+    sum(y).backward();
+    test::check_close(x.grad(), {8, 8}, {2});
+    test::check_throws_with<ShapeError>([&] { backward(y); }, {"not a scalar"});
+}
+
 TEST_CASE("gradcheck: catches a deliberately wrong backward") {
     // cube with the derivative off by a factor: 2x² instead of 3x².
     const auto wrong_cube = [](const std::vector<Tensor>& xs) {
