@@ -20,7 +20,8 @@ void unary_backward(Backward& bw) {
     Tensor dx = Tensor::empty(x.shape(), x.dtype());
     const double c = bw.attrs<UnaryAttrs>().c;
     dispatch("backward", x.dtype(), [&]<class T>() {
-        K<T>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(), dx.span<T>(), c);
+        kernels::Unary<T, K>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(),
+                                       dx.span<T>(), c);
     });
     bw.accumulate(0, dx);
 }
@@ -28,7 +29,8 @@ void unary_backward(Backward& bw) {
 template <template <class> class K>
 Tensor unary(const char* op, const Tensor& x, double c = 0.0) {
     Tensor y = Tensor::empty(x.shape(), x.dtype());
-    dispatch(op, x.dtype(), [&]<class T>() { K<T>::forward(x.span<T>(), y.span<T>(), c); });
+    dispatch(op, x.dtype(),
+             [&]<class T>() { kernels::Unary<T, K>::forward(x.span<T>(), y.span<T>(), c); });
     return record(op, {x}, y, {y.detach()}, unary_backward<K>, UnaryAttrs{c});
 }
 
