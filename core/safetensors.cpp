@@ -17,6 +17,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json_strict.hpp"
+#include "core/utf8.hpp"
 
 namespace tapegrad {
 namespace {
