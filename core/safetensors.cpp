@@ -231,6 +231,9 @@ std::uint64_t tensor_bytes(const std::string& name, const Tensor& t) {
     if (name == "__metadata__")
         throw ValueError("safetensors: '__metadata__' is reserved, not a tensor name");
     if (!t.defined()) throw ValueError(fmt::format("safetensors: tensor '{}' is undefined", name));
+    if (t.rank() > max_file_rank)  // a file the reader would refuse
+        throw ValueError(fmt::format("safetensors: tensor '{}' {}: rank {} exceeds the maximum "
+                                     "of {}", name, t.shape(), t.rank(), max_file_rank));
     return static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
 }
 
