@@ -1,12 +1,12 @@
 #include "autograd/tape.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "autograd/anomaly.hpp"
-#include "autograd/ops/binary.hpp"
-#include "autograd/ops/reduce.hpp"
+#include "core/kernels/broadcast.hpp"
 
 namespace tapegrad {
 namespace {
@@ -15,10 +15,20 @@ thread_local bool grad_mode = true;
 thread_local std::uint64_t next_seq = 1;
 thread_local std::uint64_t next_sweep = 1;
 
+// a + b with a plain kernel: summing gradients is arithmetic, never an op to record.
+Tensor add_grads(const Tensor& a, const Tensor& b) {
+    if (a.dtype() != b.dtype())
+        throw ValueError(fmt::format("backward: gradients {} {} and {} {}: dtypes differ",
+                                     a.shape(), dtype_name(a.dtype()), b.shape(),
+                                     dtype_name(b.dtype())));
+    return kernels::binary(kernels::BinaryOp::add, a, b,
+                           broadcast_shapes("backward", a.shape(), b.shape()));
+}
+
 // Adds g into slot; the first contribution is kept as is, later ones make a new tensor, so a
 // gradient that two inputs share (as `add` passes dy to both) is never modified in place.
 void add_into(Tensor& slot, const Tensor& g) {
-    slot = slot.defined() ? add(slot, g) : g;
+    slot = slot.defined() ? add_grads(slot, g) : g;
 }
 
 // Every node reachable from root, in reverse recording order.
@@ -85,7 +95,7 @@ void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
 void Backward::accumulate_leaf(const Tensor& leaf, const Tensor& g) {
     Tensor current = leaf.grad();
     if (current.defined()) {
-        leaf.impl().grad = add(current, g).impl_ptr();
+        leaf.impl().grad = add_grads(current, g).impl_ptr();
     } else {
         // Own the storage: optimizers and clipping change gradients in place.
         leaf.impl().grad = (g.impl().storage.use_count() > 1 ? g.clone() : g.detach()).impl_ptr();
@@ -105,13 +115,13 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
 }
 
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
-              std::initializer_list<Tensor> saved, BackwardFn fn, const Attrs& attrs) {
+              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs) {
     return record(op, std::vector<Tensor>(inputs), std::move(out), std::vector<Tensor>(saved), fn,
                   attrs);
 }
 
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const Attrs& attrs) {
+              BackwardFn fn, const OpAttrs& attrs) {
     if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
     if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
     const bool any = std::any_of(inputs.begin(), inputs.end(),
@@ -131,6 +141,11 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
     return out;
 }
 
+void OpAttrs::throw_wrong_type(const char* op) {
+    throw std::logic_error(fmt::format("{}: backward read attributes of another type than the op "
+                                       "recorded", op));
+}
+
 bool grad_enabled() { return grad_mode; }
 
 NoGrad::NoGrad() : previous_(grad_mode) { grad_mode = false; }
@@ -139,23 +154,37 @@ NoGrad::~NoGrad() { grad_mode = previous_; }
 Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
     if (g.shape() == shape) return g;
     const std::size_t extra = g.rank() - shape.rank();
-    std::vector<std::int64_t> axes;
+    std::vector<std::size_t> axes;
     for (std::size_t i = 0; i < g.rank(); ++i)
-        if (i < extra || (shape[i - extra] == 1 && g.shape()[i] != 1))
-            axes.push_back(static_cast<std::int64_t>(i));
-    NoGrad no_grad;
-    return sum(g, axes, /*keepdims=*/false).view_as_shape(shape);
+        if (i < extra || (shape[i - extra] == 1 && g.shape()[i] != 1)) axes.push_back(i);
+    return kernels::sum_keepdims(g, axes).view_as_shape(shape);
 }
 
-void Tensor::backward(BackwardOptions options) const {
-    if (numel() != 1)
+void backward(const Tensor& root, BackwardOptions options) {
+    if (root.numel() != 1)
         throw ShapeError(fmt::format("backward: tensor {} is not a scalar; pass the upstream "
-                                     "gradient explicitly", shape()));
-    run_backward(*this, ones(shape(), {.dtype = dtype()}), options);
+                                     "gradient explicitly", root.shape()));
+    run_backward(root, ones(root.shape(), {.dtype = root.dtype()}), options);
 }
 
-void Tensor::backward(const Tensor& grad_output, BackwardOptions options) const {
-    run_backward(*this, grad_output, options);
+void backward(const Tensor& root, const Tensor& grad_output, BackwardOptions options) {
+    run_backward(root, grad_output, options);
 }
+
+namespace {
+
+void sweep_for_tensor(const Tensor& root, const Tensor* grad_output, BackwardOptions options) {
+    if (grad_output) {
+        backward(root, *grad_output, options);
+    } else {
+        backward(root, options);
+    }
+}
+
+// Tensor::backward lives in core, which must not include the tape: it calls this sweep instead.
+[[maybe_unused]] const bool sweep_installed =
+    (detail::install_backward_sweep(&sweep_for_tensor), true);
+
+}  // namespace
 
 }  // namespace tapegrad

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <type_traits>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -15,12 +18,38 @@ namespace tapegrad {
 class Backward;
 using BackwardFn = void (*)(Backward&);
 
-// Non-tensor arguments an op's backward needs (axes, a scalar, a target shape...), kept inline so
-// a node costs no extra allocation and backward functions stay captureless.
-struct Attrs {
-    std::array<std::int64_t, 10> i{};
-    double f = 0.0;
-    Shape shape;
+// An op's non-tensor arguments (axes, flags, a scalar): each op declares a small named struct, e.g.
+// `struct MatmulAttrs { bool transpose_a, transpose_b; };`, which the node copies into this inline
+// buffer, so a node costs no extra allocation and backward functions stay captureless. A buffer
+// rather than a std::variant: the tape then need not list every op's struct, each op owns its own.
+class OpAttrs {
+public:
+    static constexpr std::size_t capacity = 32;
+
+    OpAttrs() = default;
+    template <class A>
+    OpAttrs(const A& attrs) : type_(&tag<A>) {  // implicit: record(..., MatmulAttrs{ta, tb})
+        static_assert(std::is_trivially_copyable_v<A>, "op attributes are copied as bytes");
+        static_assert(sizeof(A) <= capacity && alignof(A) <= alignof(std::max_align_t),
+                      "op attributes must fit the node's inline buffer");
+        std::memcpy(bytes_.data(), &attrs, sizeof(A));
+    }
+    // The struct the op stored; asking for another type is a bug in the op, reported by name.
+    template <class A>
+    A get(const char* op) const {
+        if (type_ != &tag<A>) throw_wrong_type(op);
+        A attrs;
+        std::memcpy(&attrs, bytes_.data(), sizeof(A));
+        return attrs;
+    }
+
+private:
+    template <class A>
+    static constexpr char tag = 0;  // one address per attribute struct identifies the type
+    [[noreturn]] static void throw_wrong_type(const char* op);
+
+    alignas(std::max_align_t) std::array<std::byte, capacity> bytes_{};
+    const void* type_ = nullptr;
 };
 
 namespace detail {
@@ -31,7 +60,7 @@ struct Node {
     BackwardFn fn = nullptr;
     std::vector<Tensor> inputs;
     std::vector<Tensor> saved;
-    Attrs attrs;
+    OpAttrs attrs;
     Shape out_shape;
     DType out_dtype = f32;
     Tensor grad_out;              // upstream gradient, summed over consumers during a sweep
@@ -49,7 +78,11 @@ public:
     const Tensor& input(std::size_t i) const { return node_.inputs[i]; }
     const Tensor& saved(std::size_t i) const { return node_.saved[i]; }
     std::size_t num_inputs() const { return node_.inputs.size(); }
-    const Attrs& attrs() const { return node_.attrs; }
+    // The op's attribute struct, checked against the type it stored.
+    template <class A>
+    A attrs() const {
+        return node_.attrs.get<A>(node_.op);
+    }
     const Shape& out_shape() const { return node_.out_shape; }
     // Whether input i wants a gradient; compute only those.
     bool needs(std::size_t i) const { return node_.inputs[i].requires_grad(); }
@@ -65,9 +98,14 @@ private:
 // Records `out` as made by `op` from `inputs` when grad mode is on and an input requires grad;
 // otherwise returns `out` untouched. `saved` holds what backward needs beyond the inputs.
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
-              std::initializer_list<Tensor> saved, BackwardFn fn, const Attrs& attrs = {});
+              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs = {});
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const Attrs& attrs = {});
+              BackwardFn fn, const OpAttrs& attrs = {});
+
+// Reverse-mode sweep from `root`, adding into the .grad() of every leaf it reaches; a scalar
+// root needs no upstream gradient. `loss.backward()` (core/tensor.hpp) runs this same sweep.
+void backward(const Tensor& root, BackwardOptions options = {});
+void backward(const Tensor& root, const Tensor& grad_output, BackwardOptions options = {});
 
 bool grad_enabled();
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/atomic_file.hpp"
+#include "core/utf8.hpp"
 
 namespace tapegrad {
 namespace {
@@ -21,34 +22,6 @@ std::string_view json_reason(const json::exception& e) {
 }
 
 }  // namespace
-
-std::size_t invalid_utf8_at(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = 1;
-        if (c >= 0x80 && c < 0xC2) return i;  // a continuation byte, or an overlong 2-byte lead
-        if (c >= 0xC2) len = 2;
-        if (c >= 0xE0) len = 3;
-        if (c >= 0xF0) len = 4;
-        if (c > 0xF4 || s.size() - i < len) return i;
-        // The second byte's range rules out overlong forms (E0, F0), surrogates (ED) and code
-        // points past U+10FFFF (F4), per RFC 3629's table.
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xED) hi = 0x9F;
-        if (c == 0xF4) hi = 0x8F;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if (b < lo || b > hi) return i;
-            lo = 0x80;
-            hi = 0xBF;
-        }
-        i += len;
-    }
-    return std::string_view::npos;
-}
 
 std::string short_dump(const json& v) {
     std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);

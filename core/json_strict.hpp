@@ -11,10 +11,6 @@
 
 namespace tapegrad {
 
-// Offset of the first byte that breaks UTF-8 (bad lead or continuation byte, overlong form,
-// surrogate, code point past U+10FFFF, cut-off sequence), or npos when the text is valid.
-std::size_t invalid_utf8_at(std::string_view s);
-
 struct JsonSource {
     std::string_view file;    // names the file in errors
     std::string_view what;    // "header", "config": "<file>: <what> is not valid JSON ..."

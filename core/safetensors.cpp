@@ -17,6 +17,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json_strict.hpp"
+#include "core/utf8.hpp"
 
 namespace tapegrad {
 namespace {
@@ -27,6 +28,9 @@ using json = nlohmann::json;
 constexpr std::uint64_t max_header_bytes = 100'000'000;  // the reference implementation's limit
 constexpr int max_json_depth = 2;  // root object > tensor entry > shape list: nothing opens deeper
 constexpr std::uint64_t max_count = std::numeric_limits<std::int64_t>::max();
+// Files stay at rank 8, the limit the format's readers here have always stated; tensors in memory
+// may go higher (Shape::max_rank).
+constexpr std::size_t max_file_rank = 8;
 
 template <class... Args>
 [[noreturn]] void bad(std::string_view file, fmt::format_string<Args...> what, Args&&... args) {
@@ -121,10 +125,10 @@ const DTypeName& read_dtype(const Entry& e, const json& v, std::string_view file
 }
 
 Shape read_shape(const Entry& e, const json& v, std::string_view file) {
-    if (v.is_array() && v.size() > Shape::max_rank)
+    if (v.is_array() && v.size() > max_file_rank)
         bad(file, "tensor '{}': rank {} exceeds the maximum of {}", e.name, v.size(),
-            Shape::max_rank);
-    const auto dims = counts(v, Shape::max_rank);
+            max_file_rank);
+    const auto dims = counts(v, max_file_rank);
     if (!dims)
         bad(file, "tensor '{}': shape must be a list of non-negative integers ({})", e.name,
             short_dump(v));
@@ -227,6 +231,9 @@ std::uint64_t tensor_bytes(const std::string& name, const Tensor& t) {
     if (name == "__metadata__")
         throw ValueError("safetensors: '__metadata__' is reserved, not a tensor name");
     if (!t.defined()) throw ValueError(fmt::format("safetensors: tensor '{}' is undefined", name));
+    if (t.rank() > max_file_rank)  // a file the reader would refuse
+        throw ValueError(fmt::format("safetensors: tensor '{}' {}: rank {} exceeds the maximum "
+                                     "of {}", name, t.shape(), t.rank(), max_file_rank));
     return static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
 }
 

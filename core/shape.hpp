@@ -1,4 +1,4 @@
-// Shape: up to 8 dimensions kept inline (no heap), NumPy broadcasting, and the error-message helpers.
+// Shape: up to 16 dimensions kept inline (no heap), NumPy broadcasting, the error-message helpers.
 #pragma once
 
 #include <array>
@@ -14,7 +14,7 @@ namespace tapegrad {
 
 class Shape {
 public:
-    static constexpr std::size_t max_rank = 8;
+    static constexpr std::size_t max_rank = 16;
 
     Shape() = default;
     Shape(std::initializer_list<std::int64_t> dims);

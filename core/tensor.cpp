@@ -214,4 +214,24 @@ Tensor uniform(const Shape& shape, double lo, double hi, TensorOptions options) 
 
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()}); }
 
+namespace {
+detail::BackwardSweep backward_sweep = nullptr;
+
+void run_backward_sweep(const Tensor& root, const Tensor* grad_output, BackwardOptions options) {
+    if (!backward_sweep)
+        throw ValueError("backward: no autograd in this program (autograd/tape.cpp not linked)");
+    backward_sweep(root, grad_output, options);
+}
+}  // namespace
+
+void detail::install_backward_sweep(BackwardSweep sweep) { backward_sweep = sweep; }
+
+void Tensor::backward(BackwardOptions options) const {
+    run_backward_sweep(*this, nullptr, options);
+}
+
+void Tensor::backward(const Tensor& grad_output, BackwardOptions options) const {
+    run_backward_sweep(*this, &grad_output, options);
+}
+
 }  // namespace tapegrad

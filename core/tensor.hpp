@@ -83,7 +83,9 @@ public:
     void zero_grad() const;  // drops the gradient, like PyTorch's set_to_none
     const std::shared_ptr<detail::Node>& grad_fn() const { return impl().grad_fn; }
 
-    // Reverse-mode sweep from this tensor (autograd/tape.cpp). A scalar needs no argument.
+    // Reverse-mode sweep from this tensor: the spelling users know for autograd's
+    // backward(tensor) (autograd/tape.hpp), reached through detail::install_backward_sweep.
+    // A scalar needs no argument.
     void backward(BackwardOptions options = {}) const;
     void backward(const Tensor& grad_output, BackwardOptions options = {}) const;
 
@@ -107,5 +109,12 @@ Tensor mask(std::span<const std::uint8_t> values, const Shape& shape);  // b8, 1
 Tensor randn(const Shape& shape, TensorOptions options = {});
 Tensor uniform(const Shape& shape, double lo, double hi, TensorOptions options = {});
 Tensor zeros_like(const Tensor& t);
+
+namespace detail {
+// The sweep Tensor::backward runs, installed by autograd/tape.cpp when the tape is linked in:
+// core knows the node a tensor points to only by name, so it cannot walk the graph itself.
+using BackwardSweep = void (*)(const Tensor& root, const Tensor* grad_output, BackwardOptions);
+void install_backward_sweep(BackwardSweep sweep);
+}  // namespace detail
 
 }  // namespace tapegrad

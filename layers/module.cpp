@@ -182,8 +182,12 @@ std::string Module::summary() const {
         out += fmt::format("{:<44}{:<22}{:>12}\n", label, shape, format_count(m->parameter_count()));
     }
     const std::int64_t total = parameter_count();
-    out += fmt::format("{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: 0\n", rule,
-                       format_count(total), format_count(total));
+    std::int64_t trainable = 0;  // a frozen parameter (requires_grad off) is Keras' non-trainable
+    for (const Tensor& t : parameters())
+        if (t.requires_grad()) trainable += t.numel();
+    out += fmt::format("{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: {}\n",
+                       rule, format_count(total), format_count(trainable),
+                       format_count(total - trainable));
     return out;
 }
 

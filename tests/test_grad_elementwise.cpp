@@ -2,6 +2,8 @@
 // layers/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
 #include "support.hpp"
@@ -64,6 +66,40 @@ TEST_CASE("tape: NoGrad, detach and misuse give the documented behaviour") {
     t.backward({.retain_graph = true});
     t.backward();
     CHECK(x.grad().at({0}) == doctest::Approx(2 * std::exp(1.0)));
+}
+
+TEST_CASE("backward(loss) and loss.backward() are one sweep; gradients sum without recording") {
+    Tensor x = from({1.0, 2.0}, {2}, {.dtype = f64, .requires_grad = true});
+    Tensor w = from({3.0}, {1}, {.dtype = f64, .requires_grad = true});  // broadcast against x
+    const Tensor y = x * w + x;  // x reaches the loss twice: both contributions add up
+    backward(sum(y), {.retain_graph = true});
+    test::check_close(x.grad(), {4, 4}, {2});
+    test::check_close(w.grad(), {3}, {1});  // summed back to w's shape by the tape's kernels
+    CHECK(x.grad().is_leaf());
+    sum(y).backward();
+    test::check_close(x.grad(), {8, 8}, {2});
+    test::check_throws_with<ShapeError>([&] { backward(y); }, {"not a scalar"});
+}
+
+TEST_CASE("op attributes: backward reads the struct its op stored, and only that one") {
+    struct ScaleAttrs {
+        double factor;
+    };
+    struct OtherAttrs {
+        double factor;
+    };
+    const auto scaled = [](const Tensor& x, double factor, BackwardFn fn) {
+        return record("scaled", {x}, (x * factor).detach(), {}, fn, ScaleAttrs{factor});
+    };
+    Tensor x = from({1.0, 2.0}, {2}, {.dtype = f64, .requires_grad = true});
+    sum(scaled(x, 3.0, [](Backward& bw) {
+        bw.accumulate(0, bw.grad_out() * bw.attrs<ScaleAttrs>().factor);
+    })).backward();
+    test::check_close(x.grad(), {3, 3}, {2});
+    const Tensor wrong = sum(scaled(x, 3.0, [](Backward& bw) {
+        bw.accumulate(0, bw.grad_out() * bw.attrs<OtherAttrs>().factor);
+    }));
+    test::check_throws_with<std::logic_error>([&] { wrong.backward(); }, {"scaled", "another type"});
 }
 
 TEST_CASE("gradcheck: catches a deliberately wrong backward") {

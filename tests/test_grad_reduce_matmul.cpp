@@ -47,6 +47,23 @@ TEST_CASE("sum and mean: single, multiple and all axes, with and without keepdim
     check_close(sum(from({4}, {}, {.dtype = f64})), {4}, {});
 }
 
+TEST_CASE("sum and max: a rank-10 tensor reduced over all 10 axes, values and gradcheck") {
+    const Shape shape{2, 1, 2, 1, 2, 1, 2, 1, 1, 2};  // 32 elements
+    const Axes all{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const Tensor z = iota(shape);  // 0, 1, ..., 31
+    check_close(sum(z, all), {496}, {});
+    check_close(sum(z, all, true), {496}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+    check_close(max(z, {9, 0, 2, 4, 6, 1, 3, 5, 7, 8}), {31}, {});
+    check_close(sum(z, {0, 2, 4, 6, 8, 9}), {496}, {1, 1, 1, 1});
+
+    Tensor x = uniform(shape, 0.5, 2, {.dtype = f64, .seed = 10, .requires_grad = true});
+    test::check_gradients(
+        [all](const std::vector<Tensor>& xs) { return sum(mul(xs[0], xs[0]), all); }, {x});
+    test::check_gradients(
+        [](const std::vector<Tensor>& xs) { return sum(xs[0], {1, 3, 5, 7, 9}, true); }, {x});
+    test::check_gradients([all](const std::vector<Tensor>& xs) { return max(xs[0], all); }, {x});
+}
+
 TEST_CASE("sum and mean: gradients by hand") {
     Tensor x = from({1, 2, 3, 4, 5, 6}, {2, 3}, {.dtype = f64, .requires_grad = true});
     check_close(grad_for(x, sum(x, {1}), from({2, 3}, {2}, {.dtype = f64})), {2, 2, 2, 3, 3, 3},

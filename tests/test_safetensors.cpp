@@ -184,8 +184,12 @@ TEST_CASE("safetensors: malformed headers in memory name the problem") {
               .numel() == 0);
 }
 
-TEST_CASE("safetensors: the writer refuses undefined tensors, a reserved name, bad UTF-8") {
+TEST_CASE("safetensors: the writer refuses rank > 8, undefined, a reserved name, bad UTF-8") {
     SafetensorsFile f;
+    f.tensors["deep"] = zeros({1, 1, 1, 1, 1, 1, 1, 1, 1});  // rank 9: tensors may, files may not
+    test::check_throws_with<ValueError>([&] { serialize_safetensors(f); },
+                                        {"tensor 'deep' [1,1,1,1,1,1,1,1,1]: rank 9 exceeds"});
+    f.tensors.clear();
     f.tensors["x"] = Tensor();
     test::check_throws_with<ValueError>([&] { serialize_safetensors(f); },
                                         {"tensor 'x' is undefined"});

@@ -30,6 +30,16 @@ TEST_CASE("Sequential: a brace list of factories builds each layer for the size 
           Shape{2, 3, 2});
 }
 
+TEST_CASE("summary: frozen parameters count as non-trainable") {
+    Sequential model{input(4), dense({.units = 8, .seed = 1}), dense({.units = 3, .seed = 3})};
+    for (auto [name, t] : model.named_parameters())
+        if (name.starts_with("dense.")) t.requires_grad(false);  // the first layer: 4·8 + 8
+    const std::string summary = model.summary();
+    for (const char* part :
+         {"Total params: 67\n", "Trainable params: 27\n", "Non-trainable params: 40\n"})
+        CHECK_MESSAGE(summary.find(part) != std::string::npos, summary, "\nmissing: ", part);
+}
+
 TEST_CASE("Sequential: brace list errors name the factory and the fix") {
     test::check_throws_with<ValueError>(
         [] { Sequential{dense(8)}; },

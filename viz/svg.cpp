@@ -2,38 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "core/atomic_file.hpp"
+#include "core/utf8.hpp"
 
 namespace tapegrad::svg {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one
-// (stray continuation byte, truncated or overlong sequence, surrogate, beyond U+10FFFF).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(s[k]); };
-    const std::uint8_t lead = byte(i);
-    if (lead < 0x80) return 1;
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if ((lead & 0xE0) == 0xC0)
-        n = 2, cp = lead & 0x1F;
-    else if ((lead & 0xF0) == 0xE0)
-        n = 3, cp = lead & 0x0F;
-    else if ((lead & 0xF8) == 0xF0)
-        n = 4, cp = lead & 0x07;
-    else
-        return 0;
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((byte(i + k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (byte(i + k) & 0x3F);
-    }
-    constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < smallest[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
+// Where the character after the one at s[i] starts; an invalid byte counts as one character.
+std::size_t next_char(std::string_view s, std::size_t i) {
+    return i + std::max<std::size_t>(1, utf8_sequence_length(s, i));
 }
 
 // Escape for one ASCII byte, or empty when it is written as is.
@@ -70,7 +51,7 @@ std::string xml_escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
-        const std::size_t n = utf8_length(text, i);
+        const std::size_t n = utf8_sequence_length(text, i);
         const auto byte = static_cast<std::uint8_t>(text[i]);
         if (n == 1 && !ascii_escape(text[i]).empty()) {
             out += ascii_escape(text[i]);
@@ -210,22 +191,21 @@ void save_file(const std::filesystem::path& path, std::string_view svg_text) {
 
 double text_width(std::string_view text, double font_size) {
     std::size_t chars = 0;
-    for (std::size_t i = 0; i < text.size(); i += std::max<std::size_t>(1, utf8_length(text, i)))
-        ++chars;
+    for (std::size_t i = 0; i < text.size(); i = next_char(text, i)) ++chars;
     return 0.62 * font_size * static_cast<double>(chars);
 }
 
 std::string shorten(std::string_view text, std::size_t max_chars) {
     std::size_t i = 0, chars = 0;
     while (i < text.size() && chars < max_chars) {
-        i += std::max<std::size_t>(1, utf8_length(text, i));
+        i = next_char(text, i);
         ++chars;
     }
     if (i >= text.size()) return std::string(text);
     // Leave room for the ellipsis: drop the last kept code point.
     std::size_t keep = 0, kept = 0;
     while (kept + 1 < max_chars) {
-        keep += std::max<std::size_t>(1, utf8_length(text, keep));
+        keep = next_char(text, keep);
         ++kept;
     }
     return std::string(text.substr(0, keep)) + "…";

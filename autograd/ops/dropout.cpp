@@ -9,6 +9,14 @@
 namespace tapegrad {
 
 // y = x·keep/(1 − rate), keep ~ Bernoulli(1 − rate) saved as b8;  dx = dy·keep/(1 − rate)
+namespace {
+
+struct DropoutAttrs {
+    double rate;
+};
+
+}  // namespace
+
 Tensor dropout(const Tensor& x, double rate, Generator& gen) {
     if (!(rate >= 0.0 && rate < 1.0))
         throw ValueError(
@@ -20,16 +28,16 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen) {
         kernels::Dropout<T>::forward(x.data<T>(), keep.data<std::uint8_t>(), y.data<T>(), x.numel(),
                                      rate, gen);
     });
-    Attrs attrs;
-    attrs.f = rate;
+    const DropoutAttrs attrs{rate};
     return record(
         "dropout", {x}, y, {keep},
         [](Backward& bw) {
             const Tensor& dy = bw.grad_out();
+            const double rate = bw.attrs<DropoutAttrs>().rate;
             Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
             dispatch("dropout backward", dy.dtype(), [&]<class T>() {
                 kernels::Dropout<T>::backward(dy.data<T>(), bw.saved(0).data<std::uint8_t>(),
-                                              dx.data<T>(), dy.numel(), bw.attrs().f);
+                                              dx.data<T>(), dy.numel(), rate);
             });
             bw.accumulate(0, dx);
         },

@@ -42,6 +42,11 @@ Tensor scalar(double value) {
     return out;
 }
 
+struct CrossEntropyAttrs {
+    std::int32_t ignore_index;
+    std::int64_t count;  // targets not ignored: the mean's denominator
+};
+
 }  // namespace
 
 // loss = mean over kept rows of lse(x) − x[target], lse = log Σ exp(x) (saved);
@@ -56,24 +61,22 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, std::int32_t i
                                               lse.data<T>(), rows, classes, ignore_index);
         return scalar<T>(count == 0 ? 0.0 : total / static_cast<double>(count));
     });
-    Attrs attrs;
-    attrs.i[0] = ignore_index;
-    attrs.i[1] = count;
+    const CrossEntropyAttrs attrs{ignore_index, count};
     return record(
         "cross_entropy", {logits, targets}, loss, {lse},
         [](Backward& bw) {
             const Tensor& logits = bw.input(0);
             const Tensor& targets = bw.input(1);
-            const std::int64_t count = bw.attrs().i[1];
+            const CrossEntropyAttrs attrs = bw.attrs<CrossEntropyAttrs>();
             Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype());
             dispatch("cross_entropy backward", logits.dtype(), [&]<class T>() {
-                const T g = count == 0
-                                ? T(0)
-                                : static_cast<T>(bw.grad_out().item() / static_cast<double>(count));
+                const T g = attrs.count == 0 ? T(0)
+                                             : static_cast<T>(bw.grad_out().item() /
+                                                              static_cast<double>(attrs.count));
                 kernels::CrossEntropy<T>::backward(logits.data<T>(), targets.data<std::int32_t>(),
                                                    bw.saved(0).data<T>(), g, dlogits.data<T>(),
                                                    targets.numel(), logits.shape().back(),
-                                                   static_cast<std::int32_t>(bw.attrs().i[0]));
+                                                   attrs.ignore_index);
             });
             bw.accumulate(0, dlogits);
         },

@@ -81,17 +81,19 @@ Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     return out;
 }
 
+struct MatmulAttrs {
+    bool transpose_a, transpose_b;
+};
+
 }  // namespace
 
 // C = op(A)·op(B). With G = dC:
 //   A·B:   dA = G·Bᵀ    dB = Aᵀ·G        Aᵀ·B:  dA = B·Gᵀ    dB = A·G
 //   A·Bᵀ:  dA = G·B     dB = Gᵀ·A        Aᵀ·Bᵀ: dA = Bᵀ·Gᵀ   dB = Gᵀ·Aᵀ
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-    Attrs attrs;
-    attrs.i[0] = transpose_a;
-    attrs.i[1] = transpose_b;
+    const MatmulAttrs attrs{transpose_a, transpose_b};
     return record("matmul", {a, b}, forward(a, b, transpose_a, transpose_b), {}, [](Backward& bw) {
-        const bool ta = bw.attrs().i[0], tb = bw.attrs().i[1];
+        const auto [ta, tb] = bw.attrs<MatmulAttrs>();
         const Tensor& g = bw.grad_out();
         const Tensor& a = bw.input(0);
         const Tensor& b = bw.input(1);

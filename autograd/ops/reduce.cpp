@@ -2,6 +2,7 @@
 #include "autograd/ops/reduce.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
@@ -36,18 +37,29 @@ Shape dropped_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
     return out;
 }
 
-Attrs axes_attrs(const std::vector<std::size_t>& axes, const Shape& keep) {
-    Attrs attrs;
-    attrs.i[0] = static_cast<std::int64_t>(axes.size());
-    for (std::size_t k = 0; k < axes.size(); ++k) attrs.i[k + 1] = static_cast<std::int64_t>(axes[k]);
-    attrs.shape = keep;
+// The reduced axes as one bit each: any number of axes fits inline, up to the largest rank.
+struct ReduceAttrs {
+    std::uint32_t axes_mask;
+};
+static_assert(Shape::max_rank <= 32, "one bit per axis");
+
+ReduceAttrs reduce_attrs(const std::vector<std::size_t>& axes) {
+    ReduceAttrs attrs{0};
+    for (std::size_t a : axes) attrs.axes_mask |= std::uint32_t{1} << a;
     return attrs;
 }
 
-std::vector<std::size_t> attrs_axes(const Attrs& attrs) {
+std::vector<std::size_t> reduced_axes(const Backward& bw) {
+    const std::uint32_t mask = bw.attrs<ReduceAttrs>().axes_mask;
     std::vector<std::size_t> axes;
-    for (std::int64_t k = 0; k < attrs.i[0]; ++k) axes.push_back(static_cast<std::size_t>(attrs.i[k + 1]));
+    for (std::size_t a = 0; a < bw.input(0).rank(); ++a)
+        if (mask >> a & 1u) axes.push_back(a);
     return axes;
+}
+
+// dy viewed with the reduced axes kept as size 1, the shape both backward passes work in.
+Tensor keepdims_grad(const Backward& bw, const std::vector<std::size_t>& axes) {
+    return bw.grad_out().view_as_shape(keepdims_shape(bw.input(0).shape(), axes));
 }
 
 Tensor finish(Tensor y_keep, const Shape& x_shape, const std::vector<std::size_t>& axes, bool keepdims) {
@@ -61,9 +73,9 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
     const auto ax = resolve_axes("sum", x.shape(), axes);
     Tensor y = finish(kernels::sum_keepdims(x, ax), x.shape(), ax, keepdims);
     return record("sum", {x}, y, {}, [](Backward& bw) {
-        const Tensor dy = bw.grad_out().view_as_shape(bw.attrs().shape);
+        const Tensor dy = keepdims_grad(bw, reduced_axes(bw));
         bw.accumulate(0, kernels::expand(dy, bw.input(0).shape()));
-    }, axes_attrs(ax, keepdims_shape(x.shape(), ax)));
+    }, reduce_attrs(ax));
 }
 
 // mean = sum / count; its gradient follows from sum's and the scalar product's.
@@ -80,9 +92,10 @@ Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
     if (x.numel() == 0) throw ShapeError(fmt::format("max: tensor {}: reduction of an empty tensor", x.shape()));
     Tensor y_keep = kernels::max_keepdims(x, ax);
     return record("max", {x}, finish(y_keep, x.shape(), ax, keepdims), {y_keep.detach()}, [](Backward& bw) {
-        const Tensor dy = bw.grad_out().view_as_shape(bw.attrs().shape);
-        bw.accumulate(0, kernels::max_backward(bw.input(0), bw.saved(0), dy, attrs_axes(bw.attrs())));
-    }, axes_attrs(ax, keepdims_shape(x.shape(), ax)));
+        const std::vector<std::size_t> axes = reduced_axes(bw);
+        const Tensor dy = keepdims_grad(bw, axes);
+        bw.accumulate(0, kernels::max_backward(bw.input(0), bw.saved(0), dy, axes));
+    }, reduce_attrs(ax));
 }
 
 }  // namespace tapegrad

@@ -6,6 +6,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include "autograd/tape.hpp"
@@ -62,15 +64,22 @@ std::vector<std::size_t> resolve_permutation(const Shape& shape,
     return out;
 }
 
+struct PermuteAttrs {
+    std::array<std::uint8_t, Shape::max_rank> axes;  // y axis k = x axis axes[k]
+};
+static_assert(Shape::max_rank <= 256, "an axis fits a byte");
+
 // y axis k = x axis axes[k];  dx = dy permuted by the inverse (dx axis axes[k] = dy axis k)
 Tensor permuted(const char* op, const Tensor& x, const std::vector<std::size_t>& axes) {
-    Attrs attrs;
-    std::copy(axes.begin(), axes.end(), attrs.i.begin());
+    PermuteAttrs attrs{};
+    for (std::size_t k = 0; k < axes.size(); ++k)
+        attrs.axes[k] = static_cast<std::uint8_t>(axes[k]);
     return record(
         op, {x}, kernels::permute(x, axes), {},
         [](Backward& bw) {
+            const PermuteAttrs attrs = bw.attrs<PermuteAttrs>();
             std::vector<std::size_t> inverse(bw.input(0).rank());
-            for (std::size_t k = 0; k < inverse.size(); ++k) inverse[bw.attrs().i[k]] = k;
+            for (std::size_t k = 0; k < inverse.size(); ++k) inverse[attrs.axes[k]] = k;
             bw.accumulate(0, kernels::permute(bw.grad_out(), inverse));
         },
         attrs);
@@ -81,19 +90,22 @@ std::int64_t clamp_bound(std::int64_t i, std::int64_t n) {
     return std::clamp<std::int64_t>(i < 0 ? i + n : i, 0, n);
 }
 
+struct NarrowAttrs {
+    std::size_t axis;
+    std::int64_t begin;
+};
+
 // y = x[..., begin:end, ...] on `axis`;  dx = zeros of x's shape with dy pasted at [begin, end)
 Tensor narrowed(const char* op, const Tensor& x, std::size_t axis, std::int64_t begin,
                 std::int64_t end) {
-    Attrs attrs;
-    attrs.i[0] = static_cast<std::int64_t>(axis);
-    attrs.i[1] = begin;
+    const NarrowAttrs attrs{axis, begin};
     return record(
         op, {x}, kernels::narrow(x, axis, begin, end - begin), {},
         [](Backward& bw) {
             const Tensor& x = bw.input(0);
             const Tensor dx = zeros(x.shape(), {.dtype = x.dtype()});
-            kernels::narrow_assign(dx, bw.grad_out(), static_cast<std::size_t>(bw.attrs().i[0]),
-                                   bw.attrs().i[1]);
+            const auto [axis, begin] = bw.attrs<NarrowAttrs>();
+            kernels::narrow_assign(dx, bw.grad_out(), axis, begin);
             bw.accumulate(0, dx);
         },
         attrs);
@@ -170,6 +182,10 @@ void expect_floating(const char* op, const char* name, const Tensor& t) {
 
 Tensor scalar_like(const Tensor& t, double value) { return full({}, value, {.dtype = t.dtype()}); }
 
+struct ConcatAttrs {
+    std::size_t axis;
+};
+
 }  // namespace
 
 // y = x viewed with another shape (storage shared);  dx = dy viewed with x's shape
@@ -208,12 +224,11 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
         kernels::narrow_assign(y, x, a, offset);
         offset += x.shape()[a];
     }
-    Attrs attrs;
-    attrs.i[0] = static_cast<std::int64_t>(a);
+    const ConcatAttrs attrs{a};
     return record(
         "concat", xs, y, {},
         [](Backward& bw) {
-            const auto axis = static_cast<std::size_t>(bw.attrs().i[0]);
+            const std::size_t axis = bw.attrs<ConcatAttrs>().axis;
             std::int64_t offset = 0;
             for (std::size_t i = 0; i < bw.num_inputs(); ++i) {
                 const std::int64_t n = bw.input(i).shape()[axis];

@@ -12,6 +12,16 @@ namespace {
 
 // softmax:     y = exp(x − max) / Σ exp(x − max);  dx = y ⊙ (dy − Σ dy⊙y)
 // log_softmax: y = x − max − log Σ exp(x − max);   dx = dy − exp(y)·Σ dy
+struct SoftmaxAttrs {
+    std::size_t axis;
+    bool log;  // log_softmax
+};
+
+struct MaskedSoftmaxAttrs {
+    double scale;
+    bool causal;
+};
+
 Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool log) {
     const std::size_t ax = normalize_axis(op, axis, x.rank());
     Tensor y = Tensor::empty(x.shape(), x.dtype());
@@ -19,19 +29,17 @@ Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool lo
         kernels::Softmax<T>::forward(x.data<T>(), y.data<T>(), kernels::axis_layout(x.shape(), ax),
                                      log);
     });
-    Attrs attrs;
-    attrs.i[0] = static_cast<std::int64_t>(ax);
-    attrs.i[1] = log;
+    const SoftmaxAttrs attrs{ax, log};
     return record(
         op, {x}, y, {y.detach()},
         [](Backward& bw) {
             const Tensor& y = bw.saved(0);
-            const auto layout =
-                kernels::axis_layout(y.shape(), static_cast<std::size_t>(bw.attrs().i[0]));
+            const SoftmaxAttrs attrs = bw.attrs<SoftmaxAttrs>();
+            const auto layout = kernels::axis_layout(y.shape(), attrs.axis);
             Tensor dx = Tensor::empty(y.shape(), y.dtype());
             dispatch("softmax backward", y.dtype(), [&]<class T>() {
                 kernels::Softmax<T>::backward(y.data<T>(), bw.grad_out().data<T>(), dx.data<T>(),
-                                              layout, bw.attrs().i[1] != 0);
+                                              layout, attrs.log);
             });
             bw.accumulate(0, dx);
         },
@@ -73,19 +81,18 @@ Tensor masked_softmax(const Tensor& scores, const Tensor& mask, double scale, bo
         kernels::MaskedSoftmax<T>::forward(scores.data<T>(), y.data<T>(), keep,
                                            static_cast<T>(scale));
     });
-    Attrs attrs;
-    attrs.f = scale;
-    attrs.i[0] = causal;
+    const MaskedSoftmaxAttrs attrs{scale, causal};
     return record(
         "masked_softmax", {scores}, y, {y.detach(), mask},
         [](Backward& bw) {
             const Tensor& y = bw.saved(0);
-            const kernels::KeepMask keep = keep_mask(y, bw.saved(1), bw.attrs().i[0] != 0);
+            const MaskedSoftmaxAttrs attrs = bw.attrs<MaskedSoftmaxAttrs>();
+            const kernels::KeepMask keep = keep_mask(y, bw.saved(1), attrs.causal);
             Tensor dscores = Tensor::empty(y.shape(), y.dtype());
             dispatch("masked_softmax backward", y.dtype(), [&]<class T>() {
                 kernels::MaskedSoftmax<T>::backward(y.data<T>(), bw.grad_out().data<T>(),
                                                     dscores.data<T>(), keep,
-                                                    static_cast<T>(bw.attrs().f));
+                                                    static_cast<T>(attrs.scale));
             });
             bw.accumulate(0, dscores);
         },

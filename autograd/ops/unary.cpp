@@ -9,13 +9,19 @@
 namespace tapegrad {
 namespace {
 
+struct UnaryAttrs {
+    double c;  // the scalar of pow, add_scalar, mul_scalar
+};
+
 template <template <class> class K>
 void unary_backward(Backward& bw) {
     const Tensor& x = bw.input(0);
     const Tensor& y = bw.saved(0);
     Tensor dx = Tensor::empty(x.shape(), x.dtype());
+    const double c = bw.attrs<UnaryAttrs>().c;
     dispatch("backward", x.dtype(), [&]<class T>() {
-        K<T>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(), dx.span<T>(), bw.attrs().f);
+        kernels::Unary<T, K>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(),
+                                       dx.span<T>(), c);
     });
     bw.accumulate(0, dx);
 }
@@ -23,10 +29,9 @@ void unary_backward(Backward& bw) {
 template <template <class> class K>
 Tensor unary(const char* op, const Tensor& x, double c = 0.0) {
     Tensor y = Tensor::empty(x.shape(), x.dtype());
-    dispatch(op, x.dtype(), [&]<class T>() { K<T>::forward(x.span<T>(), y.span<T>(), c); });
-    Attrs attrs;
-    attrs.f = c;
-    return record(op, {x}, y, {y.detach()}, unary_backward<K>, attrs);
+    dispatch(op, x.dtype(),
+             [&]<class T>() { kernels::Unary<T, K>::forward(x.span<T>(), y.span<T>(), c); });
+    return record(op, {x}, y, {y.detach()}, unary_backward<K>, UnaryAttrs{c});
 }
 
 }  // namespace

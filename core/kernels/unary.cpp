@@ -12,9 +12,100 @@
 #include "core/kernels/parallel.hpp"
 
 namespace tapegrad::kernels {
+
+// Each op's formulas: forward(x, k) -> y and backward(x, y, dy, k) -> dx, where k is the op's
+// scalar. An op with `simd = true` is called with whole xsimd batches too (vectorised tanh and exp
+// instead of one libm call per element); the others run in a loop the compiler vectorises itself.
+
+template <class T>
+struct Neg {  // y = −x
+    static constexpr bool simd = false;
+    static T forward(T x, T) { return -x; }
+    static T backward(T, T, T dy, T) { return -dy; }
+};
+
+template <class T>
+struct Exp {  // y = eˣ, dy/dx = y
+    static constexpr bool simd = true;
+    static auto forward(auto x, T) { return xsimd::exp(x); }
+    static auto backward(auto, auto y, auto dy, T) { return dy * y; }
+};
+
+template <class T>
+struct Log {
+    static constexpr bool simd = false;
+    static T forward(T x, T) { return std::log(x); }
+    static T backward(T x, T, T dy, T) { return dy / x; }
+};
+
+template <class T>
+struct Sqrt {  // dy/dx = 1 / (2y)
+    static constexpr bool simd = false;
+    static T forward(T x, T) { return std::sqrt(x); }
+    static T backward(T, T y, T dy, T) { return dy / (T(2) * y); }
+};
+
+template <class T>
+struct Tanh {  // dy/dx = 1 − y²
+    static constexpr bool simd = true;
+    static auto forward(auto x, T) { return xsimd::tanh(x); }
+    static auto backward(auto, auto y, auto dy, T) { return dy * (T(1) - y * y); }
+};
+
+template <class T>
+struct Sigmoid {  // y = 1 / (1 + e⁻ˣ), dy/dx = y(1 − y)
+    static constexpr bool simd = true;
+    static auto forward(auto x, T) { return T(1) / (T(1) + xsimd::exp(-x)); }
+    static auto backward(auto, auto y, auto dy, T) { return dy * y * (T(1) - y); }
+};
+
+template <class T>
+struct Relu {
+    static constexpr bool simd = false;
+    static T forward(T x, T) { return x > T(0) ? x : T(0); }
+    static T backward(T x, T, T dy, T) { return x > T(0) ? dy : T(0); }
+};
+
+template <class T>
+struct PowScalar {  // y = xᵏ
+    static constexpr bool simd = false;
+    static T forward(T x, T k) { return std::pow(x, k); }
+    static T backward(T x, T, T dy, T k) { return dy * k * std::pow(x, k - T(1)); }
+};
+
+template <class T>
+struct AddScalar {
+    static constexpr bool simd = false;
+    static T forward(T x, T k) { return x + k; }
+    static T backward(T, T, T dy, T) { return dy; }
+};
+
+template <class T>
+struct MulScalar {
+    static constexpr bool simd = false;
+    static T forward(T x, T k) { return x * k; }
+    static T backward(T, T, T dy, T k) { return dy * k; }
+};
+
+// gelu(x) = x/2 · (1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³)  (Hendrycks & Gimpel, GPT-2)
+template <class T>
+struct Gelu {
+    static constexpr bool simd = true;
+    static constexpr double sqrt_2_over_pi = 0.7978845608028654;
+    static constexpr double cubic = 0.044715;
+
+    static auto u(auto x) { return T(sqrt_2_over_pi) * (x + T(cubic) * x * x * x); }
+    static auto forward(auto x, T) { return T(0.5) * x * (T(1) + xsimd::tanh(u(x))); }
+    static auto backward(auto x, auto, auto dy, T) {
+        const auto t = xsimd::tanh(u(x));
+        const auto du = T(sqrt_2_over_pi) * (T(1) + T(3 * cubic) * x * x);
+        return dy * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
+    }
+};
+
 namespace {
 
-// Applies f(x_i) -> y_i, or f(x_i, y_i, dy_i) -> dx_i, in one OpenMP loop.
+// y_i = f(x_i) in one OpenMP loop the compiler vectorises.
 template <class T, class F>
 void each(std::span<const T> x, std::span<T> y, F f) {
     const auto n = static_cast<std::int64_t>(x.size());
@@ -22,15 +113,7 @@ void each(std::span<const T> x, std::span<T> y, F f) {
     for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-template <class T, class F>
-void each(std::span<const T> x, std::span<const T> y, std::span<const T> dy, std::span<T> dx, F f) {
-    const auto n = static_cast<std::int64_t>(x.size());
-#pragma omp parallel for simd if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) dx[i] = f(x[i], y[i], dy[i]);
-}
-
-// The same, for ops whose f is a generic lambda over T and xsimd::batch<T>: whole SIMD batches
-// first (vectorised tanh and exp instead of one libm call per element), then the scalar tail.
+// The same with f called on whole xsimd batches, then on the scalar tail.
 template <class T, class F>
 void each_simd(std::span<const T> x, std::span<T> y, F f) {
     using Batch = xsimd::batch<T>;
@@ -42,8 +125,17 @@ void each_simd(std::span<const T> x, std::span<T> y, F f) {
     for (std::int64_t i = whole; i < n; ++i) y[i] = f(x[i]);
 }
 
+// dx_i = f(x_i, y_i, dy_i), plain and over batches.
 template <class T, class F>
-void each_simd(std::span<const T> x, std::span<const T> y, std::span<const T> dy, std::span<T> dx, F f) {
+void each(std::span<const T> x, std::span<const T> y, std::span<const T> dy, std::span<T> dx, F f) {
+    const auto n = static_cast<std::int64_t>(x.size());
+#pragma omp parallel for simd if (n > parallel_threshold)
+    for (std::int64_t i = 0; i < n; ++i) dx[i] = f(x[i], y[i], dy[i]);
+}
+
+template <class T, class F>
+void each_simd(std::span<const T> x, std::span<const T> y, std::span<const T> dy, std::span<T> dx,
+               F f) {
     using Batch = xsimd::batch<T>;
     const auto n = static_cast<std::int64_t>(x.size());
     const std::int64_t whole = n / std::int64_t{Batch::size} * std::int64_t{Batch::size};
@@ -54,52 +146,53 @@ void each_simd(std::span<const T> x, std::span<const T> y, std::span<const T> dy
     for (std::int64_t i = whole; i < n; ++i) dx[i] = f(x[i], y[i], dy[i]);
 }
 
-// gelu(x) = x/2 · (1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³)  (Hendrycks & Gimpel, GPT-2)
-constexpr double gelu_k = 0.7978845608028654;  // √(2/π)
-constexpr double gelu_a = 0.044715;
-
 }  // namespace
 
-// The unary kernels' definitions and instantiations are all alike; one macro writes the frame.
-#define TG_DEFINE_LOOP(Name, loop, forward_expr, backward_expr)                                       \
-    template <class T>                                                                           \
-    void Name<T>::forward(std::span<const T> x, std::span<T> y, double c) {                      \
-        [[maybe_unused]] const T k = static_cast<T>(c);                                          \
-        loop(x, y, [k]([[maybe_unused]] auto x) { return forward_expr; });                                      \
-    }                                                                                            \
-    template <class T>                                                                           \
-    void Name<T>::backward(std::span<const T> x, std::span<const T> y, std::span<const T> dy,    \
-                           std::span<T> dx, double c) {                                          \
-        [[maybe_unused]] const T k = static_cast<T>(c);                                          \
-        loop(x, y, dy, dx, [k]([[maybe_unused]] auto x, [[maybe_unused]] auto y, auto dy) { return backward_expr; }); \
-    }                                                                                            \
-    template struct Name<float>;                                                                 \
-    template struct Name<double>;
-// Plain loops (the compiler vectorises them), and loops over xsimd batches for tanh and exp.
-#define TG_DEFINE_UNARY(Name, forward_expr, backward_expr) TG_DEFINE_LOOP(Name, each, forward_expr, backward_expr)
-#define TG_DEFINE_SIMD_UNARY(Name, forward_expr, backward_expr) \
-    TG_DEFINE_LOOP(Name, each_simd, forward_expr, backward_expr)
+template <class T, template <class> class Op>
+void Unary<T, Op>::forward(std::span<const T> x, std::span<T> y, double c) {
+    const auto f = [k = static_cast<T>(c)](auto xi) { return Op<T>::forward(xi, k); };
+    if constexpr (Op<T>::simd) {
+        each_simd(x, y, f);
+    } else {
+        each(x, y, f);
+    }
+}
 
-TG_DEFINE_UNARY(Neg, -x, -dy)
-TG_DEFINE_SIMD_UNARY(Exp, xsimd::exp(x), dy * y)
-TG_DEFINE_UNARY(Log, std::log(x), dy / x)
-TG_DEFINE_UNARY(Sqrt, std::sqrt(x), dy / (T(2) * y))
-TG_DEFINE_SIMD_UNARY(Tanh, xsimd::tanh(x), dy * (T(1) - y * y))
-TG_DEFINE_SIMD_UNARY(Sigmoid, T(1) / (T(1) + xsimd::exp(-x)), dy * y * (T(1) - y))
-TG_DEFINE_UNARY(Relu, x > T(0) ? x : T(0), x > T(0) ? dy : T(0))
-TG_DEFINE_UNARY(PowScalar, std::pow(x, k), dy * k * std::pow(x, k - T(1)))
-TG_DEFINE_UNARY(AddScalar, x + k, dy)
-TG_DEFINE_UNARY(MulScalar, x * k, dy * k)
-TG_DEFINE_SIMD_UNARY(Gelu,
-                T(0.5) * x * (T(1) + xsimd::tanh(T(gelu_k) * (x + T(gelu_a) * x * x * x))),
-                [&] {
-                    const auto t = xsimd::tanh(T(gelu_k) * (x + T(gelu_a) * x * x * x));
-                    const auto du = T(gelu_k) * (T(1) + T(3 * gelu_a) * x * x);
-                    return dy * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
-                }())
+template <class T, template <class> class Op>
+void Unary<T, Op>::backward(std::span<const T> x, std::span<const T> y, std::span<const T> dy,
+                            std::span<T> dx, double c) {
+    const auto f = [k = static_cast<T>(c)](auto xi, auto yi, auto dyi) {
+        return Op<T>::backward(xi, yi, dyi, k);
+    };
+    if constexpr (Op<T>::simd) {
+        each_simd(x, y, dy, dx, f);
+    } else {
+        each(x, y, dy, dx, f);
+    }
+}
 
-#undef TG_DEFINE_UNARY
-#undef TG_DEFINE_SIMD_UNARY
-#undef TG_DEFINE_LOOP
+// float for training, double for gradcheck.
+template struct Unary<float, Neg>;
+template struct Unary<double, Neg>;
+template struct Unary<float, Exp>;
+template struct Unary<double, Exp>;
+template struct Unary<float, Log>;
+template struct Unary<double, Log>;
+template struct Unary<float, Sqrt>;
+template struct Unary<double, Sqrt>;
+template struct Unary<float, Tanh>;
+template struct Unary<double, Tanh>;
+template struct Unary<float, Sigmoid>;
+template struct Unary<double, Sigmoid>;
+template struct Unary<float, Relu>;
+template struct Unary<double, Relu>;
+template struct Unary<float, Gelu>;
+template struct Unary<double, Gelu>;
+template struct Unary<float, PowScalar>;
+template struct Unary<double, PowScalar>;
+template struct Unary<float, AddScalar>;
+template struct Unary<double, AddScalar>;
+template struct Unary<float, MulScalar>;
+template struct Unary<double, MulScalar>;
 
 }  // namespace tapegrad::kernels

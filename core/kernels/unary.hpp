@@ -6,26 +6,35 @@
 
 namespace tapegrad::kernels {
 
-#define TG_UNARY_KERNEL(Name)                                                                 \
-    template <class T>                                                                        \
-    struct Name {                                                                             \
-        static void forward(std::span<const T> x, std::span<T> y, double c);                  \
-        static void backward(std::span<const T> x, std::span<const T> y, std::span<const T> dy, \
-                             std::span<T> dx, double c);                                      \
-    };
+// Op<T> is one of the formula structs below, defined next to the loops in unary.cpp.
+template <class T, template <class> class Op>
+struct Unary {
+    static void forward(std::span<const T> x, std::span<T> y, double c);
+    static void backward(std::span<const T> x, std::span<const T> y, std::span<const T> dy,
+                         std::span<T> dx, double c);
+};
 
-TG_UNARY_KERNEL(Neg)
-TG_UNARY_KERNEL(Exp)
-TG_UNARY_KERNEL(Log)
-TG_UNARY_KERNEL(Sqrt)
-TG_UNARY_KERNEL(Tanh)
-TG_UNARY_KERNEL(Sigmoid)
-TG_UNARY_KERNEL(Relu)
-TG_UNARY_KERNEL(Gelu)
-TG_UNARY_KERNEL(PowScalar)
-TG_UNARY_KERNEL(AddScalar)
-TG_UNARY_KERNEL(MulScalar)
-
-#undef TG_UNARY_KERNEL
+template <class T>
+struct Neg;
+template <class T>
+struct Exp;
+template <class T>
+struct Log;
+template <class T>
+struct Sqrt;
+template <class T>
+struct Tanh;
+template <class T>
+struct Sigmoid;
+template <class T>
+struct Relu;
+template <class T>
+struct Gelu;
+template <class T>
+struct PowScalar;
+template <class T>
+struct AddScalar;
+template <class T>
+struct MulScalar;
 
 }  // namespace tapegrad::kernels
