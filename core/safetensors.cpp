@@ -16,6 +16,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/half.hpp"
 #include "core/json_strict.hpp"
 #include "core/utf8.hpp"
 
@@ -37,18 +38,24 @@ template <class... Args>
     throw_io_error(file, fmt::format(what, std::forward<Args>(args)...));
 }
 
+// A file dtype, the tensor dtype it reads into, and its width in the file: F16 and BF16 widen
+// into f32 exactly (core/half.hpp).
 struct DTypeName {
     std::string_view name;
     DType dtype;
+    std::size_t file_bytes;
 };
-constexpr DTypeName dtype_names[] = {
-    {"F32", f32}, {"F64", f64}, {"I32", i32}, {"BOOL", b8}, {"U8", b8}};
+constexpr DTypeName dtype_names[] = {{"F32", f32, 4}, {"F64", f64, 8}, {"I32", i32, 4}, {"BOOL", b8, 1},
+                                     {"U8", b8, 1},   {"F16", f32, 2}, {"BF16", f32, 2}};
 
-std::string_view file_dtype(DType dtype) {  // the first name of a dtype: b8 is written as BOOL
+// How a tensor is written: its dtype's first name (b8 as BOOL), or F16/BF16 for f32 when asked.
+const DTypeName& stored_as(const Tensor& t, FloatFormat floats) {
+    const std::string_view name = t.dtype() != f32 || floats == FloatFormat::as_is ? ""
+                                  : floats == FloatFormat::f16                  ? "F16"
+                                                                                : "BF16";
     for (const DTypeName& d : dtype_names)
-        if (d.dtype == dtype) return d.name;
-    throw ValueError(
-        fmt::format("safetensors: dtype {} has no safetensors name", dtype_name(dtype)));
+        if (name.empty() ? d.dtype == t.dtype() : d.name == name) return d;
+    throw ValueError(fmt::format("safetensors: dtype {} has no safetensors name", dtype_name(t.dtype())));
 }
 
 // A tensor's header entry, checked against the data section's size.
@@ -56,6 +63,7 @@ struct Entry {
     std::string name;
     std::string_view file_dtype;
     DType dtype = f32;
+    std::size_t file_bytes = 4;  // one element's width in the file
     Shape shape;
     std::uint64_t begin = 0, end = 0;
 };
@@ -120,7 +128,7 @@ const DTypeName& read_dtype(const Entry& e, const json& v, std::string_view file
     if (!v.is_string()) bad(file, "tensor '{}': dtype is not a string ({})", e.name, short_dump(v));
     for (const DTypeName& d : dtype_names)
         if (d.name == v.get_ref<const std::string&>()) return d;
-    bad(file, "tensor '{}': dtype {} is not supported (F32, F64, I32, BOOL, U8)", e.name,
+    bad(file, "tensor '{}': dtype {} is not supported (F32, F64, F16, BF16, I32, BOOL, U8)", e.name,
         short_dump(v));
 }
 
@@ -154,7 +162,7 @@ void read_offsets(Entry& e, const json& v, std::uint64_t data_size, std::string_
     if (e.end > data_size)
         bad(file, "tensor '{}': data_offsets [{},{}] run past the end of the {}-byte data section",
             e.name, e.begin, e.end, data_size);
-    const auto need = byte_size(e.shape, dtype_size(e.dtype));
+    const auto need = byte_size(e.shape, e.file_bytes);
     if (!need) bad(file, "tensor '{}': the size of shape {} overflows", e.name, e.shape);
     if (e.end - e.begin != *need)
         bad(file, "tensor '{}': data_offsets [{},{}] hold {} bytes but {} shape {} needs {}",
@@ -174,6 +182,7 @@ Entry parse_entry(const std::string& name, const json& v, std::uint64_t data_siz
     const DTypeName& dtype = read_dtype(e, v.at("dtype"), file);
     e.dtype = dtype.dtype;
     e.file_dtype = dtype.name;
+    e.file_bytes = dtype.file_bytes;
     e.shape = read_shape(e, v.at("shape"), file);
     read_offsets(e, v.at("data_offsets"), data_size, file);
     return e;
@@ -204,9 +213,24 @@ void check_layout(std::vector<Entry>& entries, std::uint64_t data_size, std::str
             data_size - at, data_size);
 }
 
+// F16 or BF16 elements of the file widened into a float32 tensor.
+void widen_half(const Entry& e, std::span<const std::byte> data, Tensor& t) {
+    float* out = t.data<float>();
+    const auto* in = data.data() + e.begin;
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+        std::uint16_t bits = 0;
+        std::memcpy(&bits, in + 2 * i, 2);
+        out[i] = e.file_dtype == "F16" ? f16_to_float(bits) : bf16_to_float(bits);
+    }
+}
+
 Tensor make_tensor(const Entry& e, std::span<const std::byte> data, std::string_view file) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     const std::size_t n = e.end - e.begin;
+    if (e.file_bytes == 2) {
+        widen_half(e, data, t);
+        return t;
+    }
     if (n > 0) std::memcpy(t.raw_data(), data.data() + e.begin, n);
     if (e.dtype == b8) {
         const auto* bits = static_cast<const std::uint8_t*>(t.raw_data());
@@ -226,7 +250,7 @@ void expect_utf8(std::string_view what, std::string_view text) {
         throw ValueError(fmt::format("safetensors: {} is not valid UTF-8", what));
 }
 
-std::uint64_t tensor_bytes(const std::string& name, const Tensor& t) {
+std::uint64_t tensor_bytes(const std::string& name, const Tensor& t, FloatFormat floats) {
     expect_utf8("a tensor name", name);
     if (name == "__metadata__")
         throw ValueError("safetensors: '__metadata__' is reserved, not a tensor name");
@@ -234,7 +258,7 @@ std::uint64_t tensor_bytes(const std::string& name, const Tensor& t) {
     if (t.rank() > max_file_rank)  // a file the reader would refuse
         throw ValueError(fmt::format("safetensors: tensor '{}' {}: rank {} exceeds the maximum "
                                      "of {}", name, t.shape(), t.rank(), max_file_rank));
-    return static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
+    return static_cast<std::uint64_t>(t.numel()) * stored_as(t, floats).file_bytes;
 }
 
 // `{"key":value,...}` from encoded values; nlohmann escapes the keys.
@@ -250,7 +274,7 @@ std::string json_object(const Members& members) {
 
 // The header JSON, padded with spaces to a multiple of 8 so the data starts 8-aligned in the file.
 // Built by hand to keep the reference writer's key order inside an entry (dtype, shape, offsets).
-std::string header_json(const SafetensorsFile& file) {
+std::string header_json(const SafetensorsFile& file, FloatFormat floats) {
     Members members;
     if (!file.metadata.empty()) {
         Members metadata;
@@ -263,10 +287,10 @@ std::string header_json(const SafetensorsFile& file) {
     }
     std::uint64_t offset = 0;
     for (const auto& [name, t] : file.tensors) {
-        const std::uint64_t n = tensor_bytes(name, t);
+        const std::uint64_t n = tensor_bytes(name, t, floats);
         members.emplace_back(
             name, fmt::format(R"({{"dtype":"{}","shape":[{}],"data_offsets":[{},{}]}})",
-                              file_dtype(t.dtype()), fmt::join(t.shape().dims(), ","), offset,
+                              stored_as(t, floats).name, fmt::join(t.shape().dims(), ","), offset,
                               offset + n));
         offset += n;
     }
@@ -275,8 +299,17 @@ std::string header_json(const SafetensorsFile& file) {
     return text;
 }
 
-void emit(const SafetensorsFile& file, const Sink& sink) {
-    const std::string header = header_json(file);
+// A float32 tensor's elements narrowed to F16 or BF16, rounding to nearest even.
+std::vector<std::uint16_t> narrowed(const Tensor& t, FloatFormat floats) {
+    std::vector<std::uint16_t> bits(static_cast<std::size_t>(t.numel()));
+    const float* in = t.data<float>();
+    for (std::size_t i = 0; i < bits.size(); ++i)
+        bits[i] = floats == FloatFormat::f16 ? float_to_f16(in[i]) : float_to_bf16(in[i]);
+    return bits;
+}
+
+void emit(const SafetensorsFile& file, FloatFormat floats, const Sink& sink) {
+    const std::string header = header_json(file, floats);
     std::uint8_t length[8];
     for (int i = 0; i < 8; ++i)
         length[i] = static_cast<std::uint8_t>(std::uint64_t{header.size()} >> (8 * i));
@@ -284,6 +317,11 @@ void emit(const SafetensorsFile& file, const Sink& sink) {
     sink(header.data(), header.size());
     for (const auto& [name, t] : file.tensors) {
         const auto n = static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
+        if (t.dtype() == f32 && floats != FloatFormat::as_is) {
+            const std::vector<std::uint16_t> bits = narrowed(t, floats);
+            sink(bits.data(), 2 * bits.size());
+            continue;
+        }
         if (t.dtype() != b8) {
             sink(t.raw_data(), n);
             continue;
@@ -320,18 +358,19 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
     return parse_safetensors(read_file(path), path.string());
 }
 
-std::vector<std::byte> serialize_safetensors(const SafetensorsFile& file) {
+std::vector<std::byte> serialize_safetensors(const SafetensorsFile& file, FloatFormat floats) {
     std::vector<std::byte> out;
-    emit(file, [&](const void* p, std::size_t n) {
+    emit(file, floats, [&](const void* p, std::size_t n) {
         const auto* b = static_cast<const std::byte*>(p);
         out.insert(out.end(), b, b + n);
     });
     return out;
 }
 
-void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {
+void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& file,
+                      FloatFormat floats) {
     write_file_atomic(path, [&](std::ostream& os) {
-        emit(file, [&](const void* p, std::size_t n) {
+        emit(file, floats, [&](const void* p, std::size_t n) {
             os.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
         });
     });

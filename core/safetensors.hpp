@@ -3,7 +3,7 @@
 //   [b,e]}}
 // padded with spaces, then the raw little-endian data, offsets counted from the end of the header.
 // dtypes: F32 ↔ f32, F64 ↔ f64, I32 ↔ i32, BOOL ↔ b8; U8 also reads as b8 when every byte is 0
-// or 1.
+// or 1; F16 and BF16 read into f32 (exactly), and f32 is written as them on request.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,12 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path);
 // of 8 (as the reference writer does); "__metadata__" only when there is metadata. b8 is written as
 // BOOL (nonzero as 1). ValueError on an undefined tensor, the reserved name "__metadata__" or
 // non-UTF-8 text.
-std::vector<std::byte> serialize_safetensors(const SafetensorsFile& file);
-void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& file);  // atomic
+// floats: how f32 tensors are stored; F16 and BF16 round to nearest even (core/half.hpp: past
+// 65504 an F16 is infinite), halving the file.
+enum class FloatFormat { as_is, f16, bf16 };
+std::vector<std::byte> serialize_safetensors(const SafetensorsFile& file,
+                                             FloatFormat floats = FloatFormat::as_is);
+void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& file,
+                      FloatFormat floats = FloatFormat::as_is);  // atomic
 
 }  // namespace tapegrad

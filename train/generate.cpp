@@ -2,12 +2,24 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "core/error.hpp"
+#include "core/kernels/thread_cap.hpp"
 
 namespace tapegrad {
 namespace {
+
+// One cached token's forward pass multiplies about 12·C²·L + V·C pairs; below 2^25 of them
+// (bench/generate_bench: small 2758 tok/s on one thread, 520 on two; medium, 1.1e7, 216 and 201)
+// splitting it across threads costs more than it saves.
+constexpr std::int64_t threaded_token_work = std::int64_t{1} << 25;
+
+std::int64_t token_work(const GptConfig& c) {
+    return 12 * c.n_embd * c.n_embd * c.n_layer + c.vocab_size * c.n_embd;
+}
 
 // The next-token logits [V] after `ids`: from the cache while the text fits the context (only
 // the tokens it has not read yet go in), else from the last n_positions tokens read afresh.
@@ -37,6 +49,8 @@ std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> 
     model.eval();
     NoGrad no_grad;
     KvCache cache;
+    std::optional<kernels::ThreadCap> one_thread;
+    if (options.kv_cache && token_work(model.config()) < threaded_token_work) one_thread.emplace(1);
     for (std::int64_t i = 0; i < tokens; ++i) {
         const Tensor last = next_logits(model, ids, options.kv_cache ? &cache : nullptr);
         ids.push_back(sample_token(last, sampling, gen, ids));
