@@ -38,9 +38,11 @@ int main(int argc, char** argv) {
         std::string back;
         const double decode = best_seconds(runs, [&] { back = bpe.decode(ids); });
         const double mb = static_cast<double>(text.size()) / 1e6;
-        fmt::print("{{\"text_bytes\": {}, \"tokens\": {}, \"load_s\": {:.3f}, \"encode_mb_per_s\": {:.2f}, "
-                   "\"decode_mb_per_s\": {:.1f}, \"round_trip\": {}}}\n",
-                   text.size(), ids.size(), load, mb / encode, mb / decode, back == text);
+        fmt::print(
+            "{{\"text_bytes\": {}, \"tokens\": {}, \"load_s\": {:.3f}, \"encode_mb_per_s\": "
+            "{:.2f}, "
+            "\"decode_mb_per_s\": {:.1f}, \"round_trip\": {}}}\n",
+            text.size(), ids.size(), load, mb / encode, mb / decode, back == text);
     } catch (const std::exception& e) {
         fmt::print(stderr, "bpe_bench: {}\n", e.what());
         return 1;

@@ -20,8 +20,10 @@ struct TokenizeArgs {
 
 int run_tokenize(const TokenizeArgs& a) {
     if (!BpeTokenizer::present(a.dir))
-        throw IoError(fmt::format("{}: no tokenizer here (vocab.json + merges.txt, or encoder.json + "
-                                  "vocab.bpe)", a.dir));
+        throw IoError(
+            fmt::format("{}: no tokenizer here (vocab.json + merges.txt, or encoder.json + "
+                        "vocab.bpe)",
+                        a.dir));
     const BpeTokenizer bpe = BpeTokenizer::load(a.dir);
     if (!a.decode.empty()) {
         fmt::print("{}\n", bpe.decode(parse_token_ids(a.decode, "--decode")));
@@ -38,16 +40,22 @@ int run_tokenize(const TokenizeArgs& a) {
 
 Command add_tokenize_command(CLI::App& parent) {
     auto a = std::make_shared<TokenizeArgs>();
-    CLI::App* c = parent.add_subcommand("tokenize", "GPT-2 BPE token ids of a text, or the text of ids");
-    auto* tok = c->add_option("--tokenizer", a->dir, "directory with vocab.json + merges.txt (or encoder.json + "
-                              "vocab.bpe)")->check(CLI::ExistingDirectory);
+    CLI::App* c =
+        parent.add_subcommand("tokenize", "GPT-2 BPE token ids of a text, or the text of ids");
+    auto* tok = c->add_option("--tokenizer", a->dir,
+                              "directory with vocab.json + merges.txt (or encoder.json + "
+                              "vocab.bpe)")
+                    ->check(CLI::ExistingDirectory);
     c->add_option("--model", a->dir, "a model directory that carries its tokenizer")
-        ->check(CLI::ExistingDirectory)->excludes(tok);
+        ->check(CLI::ExistingDirectory)
+        ->excludes(tok);
     auto* text = c->add_option("--text", a->text, "the text to encode");
-    c->add_option("--decode", a->decode, "token ids to decode, separated by spaces")->excludes(text);
+    c->add_option("--decode", a->decode, "token ids to decode, separated by spaces")
+        ->excludes(text);
     c->add_flag("--tokens", a->show_tokens, "also print each token's id and bytes");
     return {c, [a, c] {
-                if (a->dir.empty()) throw ValueError("tokenize: give --tokenizer DIR or --model DIR");
+                if (a->dir.empty())
+                    throw ValueError("tokenize: give --tokenizer DIR or --model DIR");
                 if (c->get_option("--text")->count() == 0 && a->decode.empty())
                     throw ValueError("tokenize: give --text or --decode");
                 return run_tokenize(*a);

@@ -39,8 +39,10 @@ std::uint16_t float_to_f16(float value) {
         const int shift = 126 - static_cast<int>(abs >> 23);  // bits to drop below 2^-24
         if (shift > 24) return sign;                          // less than half of 2^-24
         const std::uint32_t m = (abs & 0x7FFFFFu) | 0x800000u;
-        const std::uint32_t kept = m >> shift, rest = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        return static_cast<std::uint16_t>(sign | (kept + (rest > half || (rest == half && (kept & 1u)))));
+        const std::uint32_t kept = m >> shift, rest = m & ((1u << shift) - 1),
+                            half = 1u << (shift - 1);
+        return static_cast<std::uint16_t>(sign |
+                                          (kept + (rest > half || (rest == half && (kept & 1u)))));
     }
     // normal: rebias 127 -> 15, round the 13 dropped bits to nearest even (a carry is fine)
     const std::uint32_t rebased = abs - (112u << 23);

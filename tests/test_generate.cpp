@@ -15,7 +15,12 @@ using namespace tapegrad;
 namespace {
 
 GptConfig config(DType dtype) {
-    return {.vocab_size = 11, .n_positions = 12, .n_embd = 16, .n_layer = 2, .n_head = 4, .seed = 5,
+    return {.vocab_size = 11,
+            .n_positions = 12,
+            .n_embd = 16,
+            .n_layer = 2,
+            .n_head = 4,
+            .seed = 5,
             .dtype = dtype};
 }
 
@@ -48,33 +53,43 @@ TEST_CASE("Gpt::forward_cached: a prompt, then one token at a time, gives the fu
         CHECK(cache.length == 5);
         CHECK(max_diff(prompt, slice(full, 1, 0, 5)) < (dtype == f64 ? 1e-12 : 1e-5));
         for (std::int64_t t = 5; t < 12; ++t) {
-            const Tensor step = model.forward_cached(ids(std::span(all).subspan(t, 1), {1, 1}), cache);
+            const Tensor step =
+                model.forward_cached(ids(std::span(all).subspan(t, 1), {1, 1}), cache);
             CHECK(max_diff(step, slice(full, 1, t, t + 1)) < (dtype == f64 ? 1e-12 : 1e-5));
         }
         CHECK(cache.keys[1].shape() == Shape{1, 4, 12, 4});
         test::check_throws_with<ShapeError>(
-            [&] { model.forward_cached(ids(some_ids(1), {1, 1}), cache); }, {"exceeds n_positions (13 vs 12)"});
+            [&] {
+                model.forward_cached(ids(some_ids(1), {1, 1}), cache);
+            },
+            {"exceeds n_positions (13 vs 12)"});
         KvCache two;
         model.forward_cached(ids(some_ids(3), {1, 3}), two);
-        test::check_throws_with<ShapeError>([&] { model.forward_cached(ids(some_ids(2), {1, 2}), two); },
-                                            {"one token at a time"});
+        test::check_throws_with<ShapeError>(
+            [&] {
+                model.forward_cached(ids(some_ids(2), {1, 2}), two);
+            },
+            {"one token at a time"});
     }
 }
 
 TEST_CASE("generate_tokens: the cache changes the speed, not the tokens, also past the context") {
     Gpt model(config(f64));
-    for (const SamplingOptions& s : {SamplingOptions{.temperature = 0},
-                                     SamplingOptions{.temperature = 0.9, .top_k = 5, .top_p = 0.9}}) {
+    for (const SamplingOptions& s :
+         {SamplingOptions{.temperature = 0},
+          SamplingOptions{.temperature = 0.9, .top_k = 5, .top_p = 0.9}}) {
         Generator a(11), b(11);
         const auto cached = generate_tokens(model, {1, 2, 3}, 20, s, a, {.kv_cache = true});
         const auto fresh = generate_tokens(model, {1, 2, 3}, 20, s, b, {.kv_cache = false});
-        CHECK(cached.size() == 23);  // 23 > n_positions 12: the last 11 steps read the window afresh
+        CHECK(cached.size() ==
+              23);  // 23 > n_positions 12: the last 11 steps read the window afresh
         CHECK(cached == fresh);
     }
     CHECK(model.is_training());
 }
 
-TEST_CASE("sample_token: top_p keeps the smallest nucleus, repetition_penalty lowers repeated tokens") {
+TEST_CASE(
+    "sample_token: top_p keeps the smallest nucleus, repetition_penalty lowers repeated tokens") {
     // probabilities ∝ e^z: 0.6439, 0.2369, 0.0871, 0.0321 for z = 3, 2, 1, 0
     const Tensor logits = from({1.0, 3.0, 0.0, 2.0}, {4});
     Generator gen(4);
@@ -88,7 +103,8 @@ TEST_CASE("sample_token: top_p keeps the smallest nucleus, repetition_penalty lo
     CHECK(sample_token(logits, {.temperature = 0, .repetition_penalty = 2.0}, gen, history) == 3);
     CHECK(sample_token(from({-1.0, -0.8}, {2}), {.temperature = 0, .repetition_penalty = 2.0}, gen,
                        std::vector<std::int32_t>{1}) == 0);  // −0.8·2 = −1.6 < −1
-    test::check_throws_with<ValueError>([&] { sample_token(logits, {.top_p = 0}, gen); }, {"top_p 0"});
-    test::check_throws_with<ValueError>([&] { sample_token(logits, {.repetition_penalty = 0}, gen); },
-                                        {"repetition_penalty 0"});
+    test::check_throws_with<ValueError>([&] { sample_token(logits, {.top_p = 0}, gen); },
+                                        {"top_p 0"});
+    test::check_throws_with<ValueError>(
+        [&] { sample_token(logits, {.repetition_penalty = 0}, gen); }, {"repetition_penalty 0"});
 }

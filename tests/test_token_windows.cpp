@@ -86,14 +86,15 @@ TEST_CASE("windows: the rule's names parse and print") {
                                         {"\"shuffled\"", "random or sequential"});
 }
 
-TEST_CASE("OverfitWatch: warns once, after three evaluations of rising validation and falling training") {
+TEST_CASE(
+    "OverfitWatch: warns once, after three evaluations of rising validation and falling training") {
     OverfitWatch watch;
     CHECK_FALSE(watch.observe(2.0, 2.1));
-    CHECK_FALSE(watch.observe(1.9, 2.2));  // 1
-    CHECK_FALSE(watch.observe(1.8, 2.3));  // 2
-    CHECK_FALSE(watch.observe(1.85, 2.4)); // training rose: the streak starts over
-    CHECK_FALSE(watch.observe(1.7, 2.5));  // 1
-    CHECK_FALSE(watch.observe(1.6, 2.6));  // 2
+    CHECK_FALSE(watch.observe(1.9, 2.2));          // 1
+    CHECK_FALSE(watch.observe(1.8, 2.3));          // 2
+    CHECK_FALSE(watch.observe(1.85, 2.4));         // training rose: the streak starts over
+    CHECK_FALSE(watch.observe(1.7, 2.5));          // 1
+    CHECK_FALSE(watch.observe(1.6, 2.6));          // 2
     const auto warning = watch.observe(1.5, 2.7);  // 3
     REQUIRE(warning);
     CHECK(warning->find("validation has risen for 3 evaluations while training loss fell") !=

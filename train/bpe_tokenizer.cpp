@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <unicode/utf8.h>
 
-#include <array>
 #include <algorithm>
+#include <array>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -72,7 +72,8 @@ std::uint64_t pair_key(std::int32_t left, std::int32_t right) {
 }
 
 std::vector<std::string> parse_vocabulary(std::string_view text, std::string_view name) {
-    const nlohmann::json j = parse_json_strict(text, {.file = name, .what = "vocabulary", .max_depth = 0});
+    const nlohmann::json j =
+        parse_json_strict(text, {.file = name, .what = "vocabulary", .max_depth = 0});
     if (!j.is_object() || j.empty())
         throw_io_error(name, "the vocabulary must be a non-empty JSON object of token -> id");
     std::vector<std::string> tokens(j.size());
@@ -80,15 +81,16 @@ std::vector<std::string> parse_vocabulary(std::string_view text, std::string_vie
     for (const auto& [written, id] : j.items()) {
         if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
             id.get<std::int64_t>() >= static_cast<std::int64_t>(j.size()))
-            throw_io_error(name, fmt::format("token {}: id {} is not an integer in [0, {})", shown(written),
-                                             short_dump(id), j.size()));
+            throw_io_error(name, fmt::format("token {}: id {} is not an integer in [0, {})",
+                                             shown(written), short_dump(id), j.size()));
         const auto i = id.get<std::size_t>();
         if (owner[i])
             throw_io_error(name, fmt::format("tokens {} and {} both have id {}", shown(*owner[i]),
                                              shown(written), i));
         const std::optional<std::string> raw = raw_bytes(written);
         if (!raw)
-            throw_io_error(name, fmt::format("token {} has a character outside GPT-2's byte map", shown(written)));
+            throw_io_error(name, fmt::format("token {} has a character outside GPT-2's byte map",
+                                             shown(written)));
         tokens[i] = *raw;
         owner[i] = &written;
     }
@@ -102,19 +104,22 @@ BpeTokenizer BpeTokenizer::parse(std::string_view vocab_json, std::string_view m
     BpeTokenizer t;
     t.tokens_ = parse_vocabulary(vocab_json, vocab_name);
     std::unordered_map<std::string, std::int32_t> ids;
-    for (std::size_t i = 0; i < t.tokens_.size(); ++i) ids.emplace(t.tokens_[i], static_cast<std::int32_t>(i));
+    for (std::size_t i = 0; i < t.tokens_.size(); ++i)
+        ids.emplace(t.tokens_[i], static_cast<std::int32_t>(i));
     for (int b = 0; b < 256; ++b) {
         const auto it = ids.find(std::string(1, static_cast<char>(b)));
         if (it == ids.end())
-            throw_io_error(vocab_name, fmt::format("byte {} ({}) has no token of its own", b,
-                                                   shown(written_form(std::string(1, static_cast<char>(b))))));
+            throw_io_error(vocab_name,
+                           fmt::format("byte {} ({}) has no token of its own", b,
+                                       shown(written_form(std::string(1, static_cast<char>(b))))));
         t.byte_ids_[b] = it->second;
     }
     const auto id_of = [&](std::string_view written, std::size_t line) {
         const std::optional<std::string> raw = raw_bytes(written);
         const auto it = raw ? ids.find(*raw) : ids.end();
         if (it == ids.end())
-            throw_io_error(merges_name, fmt::format("line {}: {} is not a token of {}", line, shown(written), vocab_name));
+            throw_io_error(merges_name, fmt::format("line {}: {} is not a token of {}", line,
+                                                    shown(written), vocab_name));
         return it->second;
     };
     std::size_t line_no = 0;
@@ -129,16 +134,18 @@ BpeTokenizer BpeTokenizer::parse(std::string_view vocab_json, std::string_view m
         const std::size_t space = line.find(' ');
         if (space == 0 || space == std::string_view::npos || space + 1 == line.size() ||
             line.find(' ', space + 1) != std::string_view::npos)
-            throw_io_error(merges_name, fmt::format("line {}: {} is not two tokens separated by one space",
-                                                    line_no, shown(line)));
+            throw_io_error(merges_name,
+                           fmt::format("line {}: {} is not two tokens separated by one space",
+                                       line_no, shown(line)));
         const std::int32_t left = id_of(line.substr(0, space), line_no);
         const std::int32_t right = id_of(line.substr(space + 1), line_no);
         const auto joined = ids.find(t.tokens_[left] + t.tokens_[right]);
         if (joined == ids.end())
-            throw_io_error(merges_name, fmt::format("line {}: the join of {} is not a token of {}", line_no,
-                                                    shown(line), vocab_name));
+            throw_io_error(merges_name, fmt::format("line {}: the join of {} is not a token of {}",
+                                                    line_no, shown(line), vocab_name));
         const auto rank = static_cast<std::int32_t>(t.merge_list_.size());
-        t.merges_.try_emplace(pair_key(left, right), Merge{rank, joined->second});  // the first rank wins
+        t.merges_.try_emplace(pair_key(left, right),
+                              Merge{rank, joined->second});  // the first rank wins
         t.merge_list_.emplace_back(left, right);
     }
     return t;
@@ -155,7 +162,8 @@ BpeTokenizer BpeTokenizer::load(const fs::path& dir) {
     const fs::path merges = dir / (hf ? "merges.txt" : "vocab.bpe");
     const std::vector<std::byte> v = read_file(vocab), m = read_file(merges);
     return parse({reinterpret_cast<const char*>(v.data()), v.size()},
-                 {reinterpret_cast<const char*>(m.data()), m.size()}, vocab.string(), merges.string());
+                 {reinterpret_cast<const char*>(m.data()), m.size()}, vocab.string(),
+                 merges.string());
 }
 
 void BpeTokenizer::save(const fs::path& dir) const {
@@ -183,7 +191,9 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<std::int32_t
     if (n == 1) return out.push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
     struct Candidate {
         std::int32_t rank, pos, left, right;
-        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+        bool operator>(const Candidate& o) const {
+            return rank != o.rank ? rank > o.rank : pos > o.pos;
+        }
     };
     thread_local std::vector<std::int32_t> id, next, prev;  // reused: no allocation per piece
     thread_local std::vector<Candidate> heap;
@@ -204,7 +214,8 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<std::int32_t
         const Candidate c = heap.back();
         heap.pop_back();
         const std::int32_t right = next[c.pos];
-        if (id[c.pos] != c.left || right >= n || id[right] != c.right || prev[c.pos] == -2) continue;
+        if (id[c.pos] != c.left || right >= n || id[right] != c.right || prev[c.pos] == -2)
+            continue;
         id[c.pos] = merge_of(c.left, c.right)->merged;
         next[c.pos] = next[right];
         if (next[right] < n) prev[next[right]] = c.pos;
@@ -242,7 +253,8 @@ std::string BpeTokenizer::decode(const std::vector<std::int32_t>& ids) const {
 
 const std::string& BpeTokenizer::token_bytes(std::int32_t id) const {
     if (id < 0 || id >= size())
-        throw ValueError(fmt::format("BpeTokenizer: id {} is outside the vocabulary [0, {})", id, size()));
+        throw ValueError(
+            fmt::format("BpeTokenizer: id {} is outside the vocabulary [0, {})", id, size()));
     return tokens_[static_cast<std::size_t>(id)];
 }
 

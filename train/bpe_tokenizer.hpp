@@ -48,8 +48,8 @@ private:
     void encode_piece(std::string_view piece, std::vector<std::int32_t>& out) const;
     const Merge* merge_of(std::int32_t left, std::int32_t right) const;
 
-    std::vector<std::string> tokens_;  // id -> raw bytes
-    std::int32_t byte_ids_[256]{};     // byte -> the id of its one-byte token
+    std::vector<std::string> tokens_;                  // id -> raw bytes
+    std::int32_t byte_ids_[256]{};                     // byte -> the id of its one-byte token
     std::unordered_map<std::uint64_t, Merge> merges_;  // (left id << 32 | right id) -> merge
     std::vector<std::pair<std::int32_t, std::int32_t>> merge_list_;  // by rank, for save()
 };

@@ -1,8 +1,8 @@
 #include "train/data.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/random.hpp"
 
@@ -14,7 +14,8 @@ std::string_view to_string(WindowSampling sampling) {
 WindowSampling parse_window_sampling(std::string_view name) {
     if (name == "random") return WindowSampling::random;
     if (name == "sequential") return WindowSampling::sequential;
-    throw ValueError(fmt::format("sampling: \"{}\" is not a batch rule (random or sequential)", name));
+    throw ValueError(
+        fmt::format("sampling: \"{}\" is not a batch rule (random or sequential)", name));
 }
 
 std::int64_t TokenData::batches_per_epoch(std::int64_t batch, std::int64_t length) const {
@@ -23,9 +24,9 @@ std::int64_t TokenData::batches_per_epoch(std::int64_t batch, std::int64_t lengt
                                      batch, length));
     const std::int64_t per = (size() - 1) / (batch * length);
     if (per <= 0)
-        throw ValueError(fmt::format(
-            "data: {} tokens are too few for one batch of {}×{} (needs at least {})", size(), batch,
-            length, batch * length + 1));
+        throw ValueError(
+            fmt::format("data: {} tokens are too few for one batch of {}×{} (needs at least {})",
+                        size(), batch, length, batch * length + 1));
     return per;
 }
 
@@ -46,7 +47,7 @@ std::vector<std::int64_t> TokenData::window_starts(std::int64_t step, std::int64
     }
     Generator gen(stream_seed(options.seed, static_cast<std::uint64_t>(step)));
     const auto choices = static_cast<std::uint64_t>(size() - length);  // y needs off + T < n
-    for (std::int64_t r = 0; r < first; ++r) gen.below(choices);      // the rows before ours
+    for (std::int64_t r = 0; r < first; ++r) gen.below(choices);       // the rows before ours
     for (std::int64_t& s : starts) s = static_cast<std::int64_t>(gen.below(choices));
     return starts;
 }

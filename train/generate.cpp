@@ -41,9 +41,9 @@ Tensor next_logits(Gpt& model, const std::vector<std::int32_t>& ids, KvCache* ca
 
 }  // namespace
 
-std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> ids, std::int64_t tokens,
-                                          const SamplingOptions& sampling, Generator& gen,
-                                          const GenerateOptions& options) {
+std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> ids,
+                                          std::int64_t tokens, const SamplingOptions& sampling,
+                                          Generator& gen, const GenerateOptions& options) {
     if (ids.empty()) throw ValueError("generate: the prompt is empty; give at least one token");
     const bool was_training = model.is_training();
     model.eval();

@@ -20,8 +20,8 @@ struct GenerateOptions {
 
 // `prompt` followed by `tokens` drawn ids. Runs in eval mode without a tape (dropout off), then
 // restores the model's mode. ValueError on an empty prompt or an id outside the vocabulary.
-std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> prompt, std::int64_t tokens,
-                                          const SamplingOptions& sampling, Generator& gen,
-                                          const GenerateOptions& options = {});
+std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> prompt,
+                                          std::int64_t tokens, const SamplingOptions& sampling,
+                                          Generator& gen, const GenerateOptions& options = {});
 
 }  // namespace tapegrad

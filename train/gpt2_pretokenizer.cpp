@@ -1,11 +1,10 @@
 #include "train/gpt2_pretokenizer.hpp"
 
+#include <fmt/format.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
 #include <cstdint>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 
@@ -28,11 +27,14 @@ CharClass classify(UChar32 c) {
         case U_LOWERCASE_LETTER:
         case U_TITLECASE_LETTER:
         case U_MODIFIER_LETTER:
-        case U_OTHER_LETTER: return CharClass::letter;
+        case U_OTHER_LETTER:
+            return CharClass::letter;
         case U_DECIMAL_DIGIT_NUMBER:
         case U_LETTER_NUMBER:
-        case U_OTHER_NUMBER: return CharClass::number;
-        default: return CharClass::other;
+        case U_OTHER_NUMBER:
+            return CharClass::number;
+        default:
+            return CharClass::other;
     }
 }
 
@@ -74,7 +76,8 @@ public:
     // The end of the piece starting at i (< n).
     std::int32_t piece_end(std::int32_t i) const {
         if (const std::int32_t k = contraction(i)) return i + k;
-        const std::int32_t body = s_[i] == ' ' ? i + 1 : i;  // " ?" before a letter/number/other run
+        const std::int32_t body =
+            s_[i] == ' ' ? i + 1 : i;  // " ?" before a letter/number/other run
         if (body < n_) {
             const Char c = at(body);
             if (c.cls != CharClass::space) return run_end(c.end, c.cls);
@@ -98,13 +101,16 @@ private:
 
 std::vector<std::string_view> gpt2_pretokenize(std::string_view text) {
     if (text.size() > static_cast<std::size_t>(INT32_MAX))  // ICU's UTF-8 macros index with int32
-        throw ValueError(fmt::format("gpt2_pretokenize: {} bytes is more than one call takes (2 GiB); "
-                                     "split the text", text.size()));
+        throw ValueError(
+            fmt::format("gpt2_pretokenize: {} bytes is more than one call takes (2 GiB); "
+                        "split the text",
+                        text.size()));
     std::vector<std::string_view> pieces;
     const Scanner scan(text);
     for (std::int32_t i = 0; i < scan.size();) {
         const std::int32_t end = scan.piece_end(i);
-        pieces.push_back(text.substr(static_cast<std::size_t>(i), static_cast<std::size_t>(end - i)));
+        pieces.push_back(
+            text.substr(static_cast<std::size_t>(i), static_cast<std::size_t>(end - i)));
         i = end;
     }
     return pieces;

@@ -22,7 +22,8 @@ std::string TextTokenizer::token_bytes(std::int32_t id) const {
 }
 
 std::string TextTokenizer::describe() const {
-    if (const BpeTokenizer* b = bpe()) return fmt::format("GPT-2 byte-level BPE, {} tokens", b->size());
+    if (const BpeTokenizer* b = bpe())
+        return fmt::format("GPT-2 byte-level BPE, {} tokens", b->size());
     return fmt::format("{} characters", chars()->size());
 }
 

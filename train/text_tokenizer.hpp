@@ -19,7 +19,7 @@ namespace tapegrad {
 class TextTokenizer {
 public:
     TextTokenizer(CharTokenizer chars) : v_(std::move(chars)) {}  // NOLINT: either kind converts
-    TextTokenizer(BpeTokenizer bpe) : v_(std::move(bpe)) {}        // NOLINT
+    TextTokenizer(BpeTokenizer bpe) : v_(std::move(bpe)) {}       // NOLINT
 
     // Characters outside a character vocabulary are a ValueError; BPE takes any bytes.
     std::vector<std::int32_t> encode(std::string_view text) const;
