@@ -31,23 +31,31 @@ void call_gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, double alpha, cons
     cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, 1.0, y, incy);
 }
 
+// A size or leading dimension for BLAS, which rejects 0 even where nothing is read.
+blasint blas_dim(std::int64_t v) { return static_cast<blasint>(std::max<std::int64_t>(v, 1)); }
+
+// C [m,n] = beta·C, where beta = 0 writes zeros: C's old contents may be uninitialised memory.
+template <class T>
+void scale_by_beta(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc) {
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+}
+
 // A product with one row (m = 1) or one column (n = 1) is a matrix-vector product: gemm would
 // pack the whole matrix for a single row (generation with a KV cache feeds one token a step:
-// medium's step 7.2 -> 4.3 ms, bench/generate_bench). y = beta·y first, so the vector's old
-// contents (uninitialised when beta = 0) never reach the result. False when neither is 1.
+// medium's step 7.2 -> 4.3 ms, bench/generate_bench). C = beta·C first, then gemv adds into it.
+// False when neither is 1.
 template <class T>
 bool try_gemv(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
               std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
     if (m != 1 && n != 1) return false;
-    const std::int64_t len = m == 1 ? n : m, step = m == 1 ? 1 : ldc;
-    for (std::int64_t i = 0; i < len; ++i) c[i * step] = beta == T(0) ? T(0) : beta * c[i * step];
-    const auto B = [](std::int64_t v) { return static_cast<blasint>(std::max<std::int64_t>(v, 1)); };
+    scale_by_beta(m, n, beta, c, ldc);
     if (m == 1)  // c[j] = Σ_p a[p]·op(B)[p,j]: B [k,n] as Bᵀ·a, or B stored [n,k] as B·a
-        call_gemv(tb ? CblasNoTrans : CblasTrans, B(tb ? n : k), B(tb ? k : n), alpha, b, B(ldb), a,
-                  B(ta ? lda : 1), c, 1);
+        call_gemv(tb ? CblasNoTrans : CblasTrans, blas_dim(tb ? n : k), blas_dim(tb ? k : n), alpha, b,
+                  blas_dim(ldb), a, blas_dim(ta ? lda : 1), c, 1);
     else  // c[i] = Σ_p op(A)[i,p]·b[p]: A [m,k] as A·b, or A stored [k,m] as Aᵀ·b
-        call_gemv(ta ? CblasTrans : CblasNoTrans, B(ta ? k : m), B(ta ? m : k), alpha, a, B(lda), b,
-                  B(tb ? 1 : ldb), c, B(ldc));
+        call_gemv(ta ? CblasTrans : CblasNoTrans, blas_dim(ta ? k : m), blas_dim(ta ? m : k), alpha, a,
+                  blas_dim(lda), b, blas_dim(tb ? 1 : ldb), c, blas_dim(ldc));
     return true;
 }
 
@@ -117,16 +125,14 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
                   const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
     if (m == 0 || n == 0) return;
     if (k == 0) {  // BLAS rejects k = 0 with lda < 1; the product is empty, so C = beta·C
-        for (std::int64_t i = 0; i < m; ++i)
-            for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        scale_by_beta(m, n, beta, c, ldc);
         return;
     }
     use_blas_threads(m * n * k);
     if (try_gemv(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
     call(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
          static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-         static_cast<blasint>(std::max<std::int64_t>(lda, 1)), b, static_cast<blasint>(std::max<std::int64_t>(ldb, 1)),
-         beta, c, static_cast<blasint>(std::max<std::int64_t>(ldc, 1)));
+         blas_dim(lda), b, blas_dim(ldb), beta, c, blas_dim(ldc));
 }
 
 template struct Gemm<float>;
