@@ -23,19 +23,18 @@ std::int64_t token_work(const GptConfig& c) {
 
 // The next-token logits [V] after `ids`: from the cache while the text fits the context (only
 // the tokens it has not read yet go in), else from the last n_positions tokens read afresh.
+// A single cached token of a small model runs on one thread (threaded_token_work).
 Tensor next_logits(Gpt& model, const std::vector<std::int32_t>& ids, KvCache* cache) {
     const auto context = static_cast<std::size_t>(model.config().n_positions);
-    Tensor logits;  // [1,t,V]
-    if (cache && ids.size() <= context) {
-        const auto from = static_cast<std::size_t>(cache->length);
-        const auto t = static_cast<std::int64_t>(ids.size() - from);
-        logits = model.forward_cached(tapegrad::ids(std::span(ids).subspan(from), {1, t}), *cache);
-    } else {
-        const std::size_t from = ids.size() > context ? ids.size() - context : 0;
-        const auto t = static_cast<std::int64_t>(ids.size() - from);
-        logits = model(tapegrad::ids(std::span(ids).subspan(from), {1, t}));
-    }
-    const std::int64_t t = logits.dim(1);
+    const bool cached = cache && ids.size() <= context;
+    const std::size_t from = cached                 ? static_cast<std::size_t>(cache->length)
+                             : ids.size() > context ? ids.size() - context
+                                                    : 0;
+    const auto t = static_cast<std::int64_t>(ids.size() - from);
+    const Tensor window = tapegrad::ids(std::span(ids).subspan(from), {1, t});
+    std::optional<kernels::ThreadCap> one_thread;
+    if (cached && t == 1 && token_work(model.config()) < threaded_token_work) one_thread.emplace(1);
+    const Tensor logits = cached ? model.forward_cached(window, *cache) : model(window);  // [1,t,V]
     return slice(logits, 1, t - 1, t).view_as_shape({logits.dim(-1)});
 }
 
@@ -49,8 +48,6 @@ std::vector<std::int32_t> generate_tokens(Gpt& model, std::vector<std::int32_t> 
     model.eval();
     NoGrad no_grad;
     KvCache cache;
-    std::optional<kernels::ThreadCap> one_thread;
-    if (options.kv_cache && token_work(model.config()) < threaded_token_work) one_thread.emplace(1);
     for (std::int64_t i = 0; i < tokens; ++i) {
         const Tensor last = next_logits(model, ids, options.kv_cache ? &cache : nullptr);
         ids.push_back(sample_token(last, sampling, gen, ids));
