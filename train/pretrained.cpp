@@ -173,7 +173,6 @@ PretrainedGpt load_pretrained(const fs::path& dir, DType dtype) {
                                           config_path.string());
     file.config.dtype = dtype;
     PretrainedGpt out{.model = std::make_unique<Gpt>(file.config)};
-    if (file.tokenizer) out.tokenizer = std::move(*file.tokenizer);
     if (BpeTokenizer::present(dir)) {
         if (file.tokenizer)
             throw_io_error(config_path.string(), "config: a character vocabulary beside BPE tokenizer files; keep one");
@@ -182,6 +181,8 @@ PretrainedGpt load_pretrained(const fs::path& dir, DType dtype) {
             throw_io_error(dir.string(), fmt::format("the BPE tokenizer has {} tokens, the model's vocab_size is {}",
                                                      bpe.size(), file.config.vocab_size));
         out.tokenizer = std::move(bpe);
+    } else if (file.tokenizer) {
+        out.tokenizer = std::move(*file.tokenizer);
     }
     load_pretrained_weights(dir, *out.model);
     return out;
