@@ -38,9 +38,7 @@ std::string visible(std::string_view text) {
 // The prompt's ids and one label per token.
 std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(
     const PretrainedGpt& pre, const std::string& prompt) {
-    std::vector<std::int32_t> ids =
-        pre.tokenizer ? pre.tokenizer->encode(prompt)
-                      : parse_token_ids(prompt, "--prompt", prompt_of_ids);
+    std::vector<std::int32_t> ids = prompt_ids(pre.tokenizer, prompt);
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < ids.size(); ++i)
         labels.push_back(pre.tokenizer ? visible(pre.tokenizer->token_bytes(ids[i])) : std::to_string(ids[i]));

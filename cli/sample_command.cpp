@@ -27,8 +27,7 @@ struct SampleArgs {
 int run_sample(const SampleArgs& a) {
     PretrainedGpt pre = load_pretrained(a.model);
     Generator gen(a.seed);
-    const std::vector<std::int32_t> prompt = pre.tokenizer ? pre.tokenizer->encode(a.prompt)
-                                                           : parse_token_ids(a.prompt, "--prompt", prompt_of_ids);
+    const std::vector<std::int32_t> prompt = prompt_ids(pre.tokenizer, a.prompt);
     const auto start = std::chrono::steady_clock::now();
     const std::vector<std::int32_t> out = generate_tokens(*pre.model, prompt, a.tokens, a.sampling, gen, a.generate);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

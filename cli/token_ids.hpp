@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "train/text_tokenizer.hpp"
 
 namespace tapegrad::cli {
 
@@ -14,8 +17,9 @@ namespace tapegrad::cli {
 std::vector<std::int32_t> parse_token_ids(const std::string& text, std::string_view option,
                                           std::string_view why = "");
 
-// The `why` for a prompt given to a model without a character vocabulary.
-inline constexpr std::string_view prompt_of_ids =
-    " (this model has no character vocabulary, so the prompt is a list of ids)";
+// --prompt's ids: the text through the model's tokenizer, or, for a model without one, the ids
+// typed (as `sample` and `attention` both read it).
+std::vector<std::int32_t> prompt_ids(const std::optional<TextTokenizer>& tokenizer,
+                                     const std::string& prompt);
 
 }  // namespace tapegrad::cli
