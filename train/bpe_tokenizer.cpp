@@ -190,7 +190,7 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<std::int32_t
     const auto n = static_cast<std::int32_t>(piece.size());
     if (n == 1) return out.push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
     struct Candidate {
-        std::int32_t rank, pos, left, right;
+        std::int32_t rank, pos, left, right, merged;  // merged: the id the pair becomes
         bool operator>(const Candidate& o) const {
             return rank != o.rank ? rank > o.rank : pos > o.pos;
         }
@@ -202,7 +202,7 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<std::int32_t
     const auto offer = [&](std::int32_t pos) {  // queues the pair starting at pos, if it merges
         if (pos < 0 || next[pos] >= n) return;
         if (const Merge* m = merge_of(id[pos], id[next[pos]])) {
-            heap.push_back({m->rank, pos, id[pos], id[next[pos]]});
+            heap.push_back({m->rank, pos, id[pos], id[next[pos]], m->merged});
             std::push_heap(heap.begin(), heap.end(), std::greater<>());
         }
     };
@@ -216,7 +216,7 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<std::int32_t
         const std::int32_t right = next[c.pos];
         if (id[c.pos] != c.left || right >= n || id[right] != c.right || prev[c.pos] == -2)
             continue;
-        id[c.pos] = merge_of(c.left, c.right)->merged;
+        id[c.pos] = c.merged;
         next[c.pos] = next[right];
         if (next[right] < n) prev[next[right]] = c.pos;
         prev[right] = -2;  // merged away
