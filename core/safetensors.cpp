@@ -217,10 +217,11 @@ void check_layout(std::vector<Entry>& entries, std::uint64_t data_size, std::str
 void widen_half(const Entry& e, std::span<const std::byte> data, Tensor& t) {
     float* out = t.data<float>();
     const auto* in = data.data() + e.begin;
+    float (*const widen)(std::uint16_t) = e.file_dtype == "F16" ? f16_to_float : bf16_to_float;
     for (std::int64_t i = 0; i < t.numel(); ++i) {
         std::uint16_t bits = 0;
         std::memcpy(&bits, in + 2 * i, 2);
-        out[i] = e.file_dtype == "F16" ? f16_to_float(bits) : bf16_to_float(bits);
+        out[i] = widen(bits);
     }
 }
 
@@ -303,8 +304,8 @@ std::string header_json(const SafetensorsFile& file, FloatFormat floats) {
 std::vector<std::uint16_t> narrowed(const Tensor& t, FloatFormat floats) {
     std::vector<std::uint16_t> bits(static_cast<std::size_t>(t.numel()));
     const float* in = t.data<float>();
-    for (std::size_t i = 0; i < bits.size(); ++i)
-        bits[i] = floats == FloatFormat::f16 ? float_to_f16(in[i]) : float_to_bf16(in[i]);
+    std::uint16_t (*const narrow)(float) = floats == FloatFormat::f16 ? float_to_f16 : float_to_bf16;
+    for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = narrow(in[i]);
     return bits;
 }
 
