@@ -19,11 +19,6 @@ struct TokenizeArgs {
 };
 
 int run_tokenize(const TokenizeArgs& a) {
-    if (!BpeTokenizer::present(a.dir))
-        throw IoError(
-            fmt::format("{}: no tokenizer here (vocab.json + merges.txt, or encoder.json + "
-                        "vocab.bpe)",
-                        a.dir));
     const BpeTokenizer bpe = BpeTokenizer::load(a.dir);
     if (!a.decode.empty()) {
         fmt::print("{}\n", bpe.decode(parse_token_ids(a.decode, "--decode")));

@@ -53,9 +53,6 @@ PretrainedGpt make_model(const TrainArgs& a) {
     if (!a.tokenizer.empty()) {
         if (pre.tokenizer)
             throw ValueError(fmt::format("--tokenizer: the model in {} has its own ({})", a.init, pre.tokenizer->describe()));
-        if (!BpeTokenizer::present(a.tokenizer))
-            throw IoError(fmt::format("--tokenizer {}: no vocab.json + merges.txt (or encoder.json + vocab.bpe) there",
-                                      a.tokenizer));
         pre.tokenizer = BpeTokenizer::load(a.tokenizer);
     }
     return pre;

@@ -158,6 +158,9 @@ bool BpeTokenizer::present(const fs::path& dir) {
 
 BpeTokenizer BpeTokenizer::load(const fs::path& dir) {
     const bool hf = fs::is_regular_file(dir / "vocab.json");
+    if (!hf && !fs::is_regular_file(dir / "encoder.json"))
+        throw_io_error(dir.string(),
+                       "no tokenizer here (vocab.json + merges.txt, or encoder.json + vocab.bpe)");
     const fs::path vocab = dir / (hf ? "vocab.json" : "encoder.json");
     const fs::path merges = dir / (hf ? "merges.txt" : "vocab.bpe");
     const std::vector<std::byte> v = read_file(vocab), m = read_file(merges);

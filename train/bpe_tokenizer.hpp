@@ -27,7 +27,8 @@ public:
     static BpeTokenizer parse(std::string_view vocab_json, std::string_view merges,
                               std::string_view vocab_name = "vocab.json",
                               std::string_view merges_name = "merges.txt");
-    // From a directory holding vocab.json + merges.txt or encoder.json + vocab.bpe.
+    // From a directory holding vocab.json + merges.txt or encoder.json + vocab.bpe; IoError
+    // "<dir>: no tokenizer here ..." when it holds neither, or naming the file that is missing.
     static BpeTokenizer load(const std::filesystem::path& dir);
     // True when `dir` holds either pair of files.
     static bool present(const std::filesystem::path& dir);
