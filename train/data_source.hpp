@@ -35,7 +35,6 @@ public:
     std::int64_t batches_per_epoch(std::int64_t batch_size) const override;
     Batch batch(std::int64_t step, std::int64_t batch_size) const override;
     std::int64_t tokens_per_row() const override { return block_size_; }
-    const WindowOptions& options() const { return opt_; }
 
 private:
     const TokenData& data_;
