@@ -41,11 +41,8 @@ def generate(model, tokens, cached):
     ids = [0]
     caches = [None] * len(model.h)
     for _ in range(tokens):
-        if cached:
-            out = logits(model, torch.tensor([ids[len(ids) - 1:]] if caches[0] is not None else [ids]),
-                         len(ids) - 1 if caches[0] is not None else 0, caches)
-        else:
-            out = logits(model, torch.tensor([ids]), 0, [None] * len(model.h))
+        first = len(ids) - 1 if cached and caches[0] is not None else 0  # the cache holds the rest
+        out = logits(model, torch.tensor([ids[first:]]), first, caches if cached else [None] * len(model.h))
         ids.append(int(out.argmax()))
     return ids
 
