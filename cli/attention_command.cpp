@@ -2,7 +2,6 @@
 // an SVG: one grid per layer and head, rows = queries, columns = keys, labelled with the tokens.
 #include <fmt/format.h>
 
-
 #include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "cli/commands.hpp"
@@ -25,11 +24,11 @@ std::string visible(std::string_view text) {
     std::string out;
     for (char c : text) {
         const auto byte = static_cast<unsigned char>(c);
-        out += c == ' '                       ? "␣"
-               : c == '\n'                    ? "↵"
-               : c == '\t'                    ? "⇥"
-               : byte < 32 || byte == 127     ? fmt::format("\\x{:02x}", byte)
-                                              : std::string(1, c);
+        out += c == ' '                   ? "␣"
+               : c == '\n'                ? "↵"
+               : c == '\t'                ? "⇥"
+               : byte < 32 || byte == 127 ? fmt::format("\\x{:02x}", byte)
+                                          : std::string(1, c);
     }
     return out;
 }
@@ -41,7 +40,8 @@ std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(
     std::vector<std::int32_t> ids = prompt_ids(pre.tokenizer, prompt);
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < ids.size(); ++i)
-        labels.push_back(pre.tokenizer ? visible(pre.tokenizer->token_bytes(ids[i])) : std::to_string(ids[i]));
+        labels.push_back(pre.tokenizer ? visible(pre.tokenizer->token_bytes(ids[i]))
+                                       : std::to_string(ids[i]));
     return {std::move(ids), std::move(labels)};
 }
 

@@ -26,8 +26,9 @@ std::vector<std::int32_t> parse_token_ids(const std::string& text, std::string_v
 std::vector<std::int32_t> prompt_ids(const std::optional<TextTokenizer>& tokenizer,
                                      const std::string& prompt) {
     if (tokenizer) return tokenizer->encode(prompt);
-    return parse_token_ids(prompt, "--prompt",
-                           " (this model has no character vocabulary, so the prompt is a list of ids)");
+    return parse_token_ids(
+        prompt, "--prompt",
+        " (this model has no character vocabulary, so the prompt is a list of ids)");
 }
 
 }  // namespace tapegrad::cli
