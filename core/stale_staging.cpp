@@ -42,8 +42,9 @@ struct ProcessStat {
     double start_seconds = 0;  // after boot
 };
 
-// Fields 3 and 22 of /proc/<pid>/stat; nothing where there is no /proc.
+// Fields 3 and 22 of /proc/<pid>/stat; nothing where there is no /proc of this PID namespace.
 std::optional<ProcessStat> process_stat(pid_t pid) {
+    if (!can_tell_reused_pids()) return std::nullopt;
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const std::size_t name_end = stat.rfind(')');  // "<pid> (<command name>) <state> ..."
@@ -79,6 +80,14 @@ bool is_stale(const fs::path& entry, pid_t pid, std::optional<fs::file_time_type
 }
 
 }  // namespace
+
+bool can_tell_reused_pids() {
+    // A process in a PID namespace of its own under the machine's /proc (some sandboxes and CI
+    // runners) would read another process as <pid> there: /proc/self names it by another pid.
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self", ec);
+    return !ec && self.filename().string() == std::to_string(::getpid());
+}
 
 std::vector<fs::path> stale_staging(const fs::path& target) {
     const fs::path named = target.has_filename() ? target : target.parent_path();

@@ -17,8 +17,13 @@ namespace tapegrad {
 //   (/proc/<pid>/stat): the writer died and its pid was reused. The second condition keeps the
 //   staging of a live writer even when another process has replaced `target` since.
 // Entries with this process's pid are not listed: a writer clears its own name itself. Without
-// /proc (no start times) a pid that is alive always keeps its entry.
+// /proc, or under a /proc of another PID namespace (no start times), a pid that is alive always
+// keeps its entry.
 std::vector<std::filesystem::path> stale_staging(const std::filesystem::path& target);
+
+// True when /proc shows this process's PID namespace, so the start time of the process holding a
+// pid can be read, and a pid reused since the entry was written can be told from its writer.
+bool can_tell_reused_pids();
 
 // Removes what stale_staging(target) lists. Best effort: a leftover that cannot be removed (or that
 // another process removes first) is skipped, since it never stops the write that follows.

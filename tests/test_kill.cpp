@@ -37,6 +37,7 @@ struct Setup {
     std::string launcher;  // "" or mpirun(2)
     std::string dropout;   // "0" where ranks must match one process (dropout masks differ)
     fs::path root, data;
+    fs::path rank_pids;  // where the ranks of killable mpirun runs list their pids
 };
 
 fs::path write_products(const fs::path& dir) {
@@ -111,8 +112,22 @@ void expect_ok(const test::CliResult& r) {
     REQUIRE(r.status == 0);
 }
 
+// Reads the log of the runs, to show it when a check fails.
+std::string log_of(const Setup& s) {
+    const std::vector<std::byte> bytes = read_file(s.root / "log.txt");
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// A fresh run into `dir`, started so that it can be killed with all its ranks.
+test::KillableRun start_killable(const Setup& s, const fs::path& dir, Saving saving) {
+    const std::string launcher =
+        s.rank_pids.empty() ? s.launcher : s.launcher + test::pid_recorder(s.rank_pids);
+    return test::KillableRun(command(launcher, saving.pause_ms, fresh_run(s, dir, saving.every)),
+                             s.root / "log.txt", s.rank_pids);
+}
+
 // Waits for the run's first checkpoint; false when the run ended without one.
-bool wait_for_checkpoint(const test::KillableRun& run, const fs::path& dir) {
+bool wait_for_checkpoint(test::KillableRun& run, const fs::path& dir) {
     while (!is_checkpoint(dir)) {
         if (!run.running()) return is_checkpoint(dir);
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -130,8 +145,8 @@ struct Reference {
 
 Reference reference_run(const Setup& s, Saving saving) {
     const fs::path dir = s.root / fmt::format("reference_{}", saving.every);
-    test::KillableRun run(command(s.launcher, saving.pause_ms, fresh_run(s, dir, saving.every)),
-                          s.root / "log.txt");
+    test::KillableRun run = start_killable(s, dir, saving);
+    INFO("log of the runs:\n", log_of(s));
     REQUIRE(wait_for_checkpoint(run, dir));
     const Clock::time_point first = Clock::now();
     while (run.running() && read_trainer_state(dir).step < steps)
@@ -144,12 +159,6 @@ Reference reference_run(const Setup& s, Saving saving) {
     return r;
 }
 
-// Reads the log of the runs, to show it when a check fails.
-std::string log_of(const Setup& s) {
-    const std::vector<std::byte> bytes = read_file(s.root / "log.txt");
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
 // Starts a fresh run into `dir` and SIGKILLs it (and its ranks) at a random moment within
 // `window` after its first checkpoint. The step of the checkpoint it left, or nothing when the
 // run had ended or saved its last step before the kill: such a round has nothing to resume.
@@ -157,8 +166,8 @@ std::optional<std::int64_t> killed_run(const Setup& s, const fs::path& dir, Savi
                                        Clock::duration window, std::mt19937& rng) {
     fs::remove_all(dir);
     fs::remove(dir.string() + ".jsonl");
-    test::KillableRun run(command(s.launcher, saving.pause_ms, fresh_run(s, dir, saving.every)),
-                          s.root / "log.txt");
+    test::KillableRun run = start_killable(s, dir, saving);
+    INFO("log of the runs:\n", log_of(s));
     REQUIRE(wait_for_checkpoint(run, dir));
     const auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(window).count();
     const auto wait_us = std::uniform_int_distribution<std::int64_t>(0, window_us)(rng);
@@ -259,6 +268,7 @@ TEST_CASE("kill: mpirun -np 2 SIGKILLed at random moments resumes on 2 ranks and
     if (!test::mpi_runnable()) return;
     const Clock::time_point start = Clock::now();
     Setup s{.dropout = "0", .root = test::scratch_dir("kill_mpi")};
+    s.rank_pids = s.root / "rank_pids.txt";
     s.data = write_products(s.root);
     // A killed mpirun leaves its session directory and its ranks' shared memory files (8 MB a
     // run) where it put them: in a scratch directory of the test, not in /tmp and /dev/shm.
