@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/atomic_file.hpp"
-#include "train/bpe_tokenizer.hpp"
+#include "io/atomic_file.hpp"
+#include "io/bpe_tokenizer.hpp"
 
 using namespace tapegrad;
 using Clock = std::chrono::steady_clock;

@@ -7,7 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/token_ids.hpp"
 #include "core/error.hpp"
-#include "train/pretrained.hpp"
+#include "io/pretrained.hpp"
 #include "viz/heatmap.hpp"
 #include "viz/svg.hpp"
 

@@ -1,16 +1,16 @@
 // tapegrad gradcheck: compare every backward with central differences in float64.
-//   tapegrad gradcheck [--filter Attention/]     every op and layer (layers/gradcheck_suite.hpp)
+//   tapegrad gradcheck [--filter Attention/]     every op and layer (check/gradcheck_suite.hpp)
 //   tapegrad gradcheck --model DIR [--elements 20] a saved GPT, one row per parameter tensor
 // Prints a table and "N of M checks passed"; exit status 1 if any check fails.
 #include <fmt/format.h>
 
 #include <cstdio>
 
+#include "check/gradcheck_module.hpp"
+#include "check/gradcheck_suite.hpp"
+#include "check/gradcheck_table.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
-#include "layers/gradcheck_module.hpp"
-#include "layers/gradcheck_suite.hpp"
-#include "layers/gradcheck_table.hpp"
 
 namespace tapegrad::cli {
 namespace {

@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "core/safetensors.hpp"
-#include "core/stale_staging.hpp"
-#include "train/checkpoint.hpp"
-#include "train/pretrained.hpp"
+#include "io/checkpoint.hpp"
+#include "io/pretrained.hpp"
+#include "io/safetensors.hpp"
+#include "io/stale_staging.hpp"
 
 namespace tapegrad::cli {
 namespace {

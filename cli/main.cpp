@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "core/version.hpp"
 #include "train/distributed.hpp"
+#include <tapegrad/version.hpp>
 
 int main(int argc, char** argv) {
     using namespace tapegrad::cli;
@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", fmt::format("tapegrad {}", tapegrad::version()));
     std::vector<Command> commands;
-    for (auto add : {add_train_command, add_sample_command, add_info_command, add_gradcheck_command,
-                     add_attention_command, add_plot_command, add_mask_command, add_tokenize_command})
+    for (auto add :
+         {add_train_command, add_sample_command, add_info_command, add_gradcheck_command,
+          add_attention_command, add_plot_command, add_mask_command, add_tokenize_command})
         commands.push_back(add(app));
     try {
         app.parse(argc, argv);

@@ -9,8 +9,8 @@
 #include "cli/commands.hpp"
 #include "cli/token_ids.hpp"
 #include "core/error.hpp"
+#include "io/pretrained.hpp"
 #include "train/generate.hpp"
-#include "train/pretrained.hpp"
 
 namespace tapegrad::cli {
 namespace {

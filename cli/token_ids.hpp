@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "train/text_tokenizer.hpp"
+#include "io/text_tokenizer.hpp"
 
 namespace tapegrad::cli {
 

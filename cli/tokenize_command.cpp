@@ -8,7 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/token_ids.hpp"
 #include "core/error.hpp"
-#include "train/bpe_tokenizer.hpp"
+#include "io/bpe_tokenizer.hpp"
 
 namespace tapegrad::cli {
 namespace {

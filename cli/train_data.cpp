@@ -1,13 +1,13 @@
 #include "cli/train_data.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 
-#include <fmt/format.h>
-
-#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "train/token_file.hpp"
+#include "io/atomic_file.hpp"
+#include "io/token_file.hpp"
 
 namespace tapegrad::cli {
 namespace {
@@ -26,14 +26,15 @@ std::vector<std::int32_t> encode_text(const std::string_view text, const TextTok
     try {
         return tokenizer.encode(text);
     } catch (const ValueError& e) {
-        throw ValueError(fmt::format("{}: the text does not fit the model's vocabulary: {}", path.string(), e.what()));
+        throw ValueError(fmt::format("{}: the text does not fit the model's vocabulary: {}",
+                                     path.string(), e.what()));
     }
 }
 
 }  // namespace
 
-TrainData load_train_data(const std::filesystem::path& path, const std::optional<TextTokenizer>& tokenizer,
-                          double val_fraction) {
+TrainData load_train_data(const std::filesystem::path& path,
+                          const std::optional<TextTokenizer>& tokenizer, double val_fraction) {
     const std::vector<std::byte> bytes = read_file(path);
     TrainData out;
     std::vector<std::int32_t> tokens;
@@ -46,8 +47,9 @@ TrainData load_train_data(const std::filesystem::path& path, const std::optional
         tokens = encode_text(text, *out.tokenizer, path);
         out.vocab_size = out.tokenizer->size();
     }
-    if (tokens.size() < 2) throw ValueError(fmt::format("{}: {} tokens is too little data to train on",
-                                                        path.string(), tokens.size()));
+    if (tokens.size() < 2)
+        throw ValueError(fmt::format("{}: {} tokens is too little data to train on", path.string(),
+                                     tokens.size()));
     auto [train, val] = TokenData(std::move(tokens)).split(val_fraction);
     out.train = std::move(train);
     out.val = std::move(val);

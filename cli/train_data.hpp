@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "io/text_tokenizer.hpp"
 #include "train/data.hpp"
-#include "train/text_tokenizer.hpp"
 
 namespace tapegrad::cli {
 
@@ -19,7 +19,7 @@ struct TrainData {
 
 // `tokenizer`: the model's when it has one (from --init or --resume, or --tokenizer); a character
 // vocabulary must then cover the text. Without one a text gets its own character vocabulary.
-TrainData load_train_data(const std::filesystem::path& path, const std::optional<TextTokenizer>& tokenizer,
-                          double val_fraction);
+TrainData load_train_data(const std::filesystem::path& path,
+                          const std::optional<TextTokenizer>& tokenizer, double val_fraction);
 
 }  // namespace tapegrad::cli

@@ -13,13 +13,13 @@
 #include <optional>
 #include <sstream>
 
-#include "core/error.hpp"
-#include "optim/adam.hpp"
-#include "optim/schedule.hpp"
-#include "train/callbacks.hpp"
-#include "train/fit.hpp"
-#include "train/fit_checkpoint.hpp"
-#include "train/lm_train.hpp"
+#include <tapegrad/core/error.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/schedule.hpp>
+#include <tapegrad/train/callbacks.hpp>
+#include <tapegrad/train/fit.hpp>
+#include <tapegrad/train/fit_checkpoint.hpp>
+#include <tapegrad/train/lm_train.hpp>
 
 using namespace tapegrad;
 

@@ -10,14 +10,14 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "autograd/ops.hpp"
-#include "layers/attention.hpp"
-#include "layers/sequential.hpp"
-#include "optim/adam.hpp"
-#include "train/callbacks.hpp"
-#include "train/fit.hpp"
-#include "train/fit_checkpoint.hpp"
-#include "train/toy_tasks.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/layers/attention.hpp>
+#include <tapegrad/layers/sequential.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/train/callbacks.hpp>
+#include <tapegrad/train/fit.hpp>
+#include <tapegrad/train/fit_checkpoint.hpp>
+#include <tapegrad/train/toy_tasks.hpp>
 
 using namespace tapegrad;
 using namespace tapegrad::layers;

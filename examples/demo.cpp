@@ -6,10 +6,10 @@
 
 #include <span>
 
-#include "core/random.hpp"
-#include "train/toy_tasks.hpp"
-#include "viz/heatmap.hpp"
-#include "viz/svg.hpp"
+#include <tapegrad/core/random.hpp>
+#include <tapegrad/train/toy_tasks.hpp>
+#include <tapegrad/viz/heatmap.hpp>
+#include <tapegrad/viz/svg.hpp>
 
 using namespace tapegrad;
 

@@ -7,19 +7,20 @@
 
 #include <set>
 
-#include "autograd/ops.hpp"
-#include "autograd/tape.hpp"
-#include "layers/attention.hpp"
-#include "layers/dense.hpp"
-#include "layers/embedding.hpp"
-#include "optim/adam.hpp"
-#include "train/toy_tasks.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/tape.hpp>
+#include <tapegrad/layers/attention.hpp>
+#include <tapegrad/layers/dense.hpp>
+#include <tapegrad/layers/embedding.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/train/toy_tasks.hpp>
 
 using namespace tapegrad;
 
 namespace {
 
-constexpr std::int64_t vocab = 40, length = 8, width = 32;  // about half the sequences repeat a token
+constexpr std::int64_t vocab = 40, length = 8,
+                       width = 32;  // about half the sequences repeat a token
 
 class TwinDetector : public Module {
 public:
@@ -39,10 +40,10 @@ public:
     }
     // ids i32 [B,T] -> logits [B,2]
     Tensor operator()(const Tensor& ids) {
-        const Tensor x = embed_.forward(ids);                                            // [B,T,C]
+        const Tensor x = embed_.forward(ids);                                             // [B,T,C]
         const Tensor a = self_attention_(x, x, Tensor(), {.attention_mask = not_self_});  // [B,T,C]
-        const Tensor h = hidden_.forward(concat({x, a, x * a}, -1));                    // [B,T,64]
-        return out_.forward(max(h, {1}));                                                // [B,2]
+        const Tensor h = hidden_.forward(concat({x, a, x * a}, -1));  // [B,T,64]
+        return out_.forward(max(h, {1}));                             // [B,2]
     }
     double scale() const { return state_dict().at("self_attention.scale").item(); }
 
@@ -70,7 +71,8 @@ std::pair<Tensor, Tensor> make_batch(std::int64_t batch, Generator& gen) {
 
 double accuracy(TwinDetector& model, const Tensor& x, const Tensor& y) {
     NoGrad no_grad;
-    return exact_accuracy(argmax_last(model(x)).view_as_shape({x.dim(0), 1}), y.view_as_shape({x.dim(0), 1}));
+    return exact_accuracy(argmax_last(model(x)).view_as_shape({x.dim(0), 1}),
+                          y.view_as_shape({x.dim(0), 1}));
 }
 
 }  // namespace
@@ -80,7 +82,8 @@ int main() {
     Generator train_gen(11), test_gen(12);
     const auto [test_x, test_y] = make_batch(2000, test_gen);
     Adam optimizer(model.parameters(), {.lr = 3e-3});
-    fmt::print("Attention(use_scale=true)(X, X) as the only mixing layer: does any token appear twice?\n");
+    fmt::print(
+        "Attention(use_scale=true)(X, X) as the only mixing layer: does any token appear twice?\n");
     fmt::print("learned scale before training: {:.3f}\n", model.scale());
     for (int step = 1; step <= 1500; ++step) {
         const auto [x, y] = make_batch(128, train_gen);
@@ -89,11 +92,13 @@ int main() {
         loss.backward();
         optimizer.step();
         if (step % 250 == 0)
-            fmt::print("step {:>4}  loss {:.4f}  held-out accuracy {:.1f}%  scale {:.3f}\n", step, loss.item(),
-                       100 * accuracy(model, test_x, test_y), model.scale());
+            fmt::print("step {:>4}  loss {:.4f}  held-out accuracy {:.1f}%  scale {:.3f}\n", step,
+                       loss.item(), 100 * accuracy(model, test_x, test_y), model.scale());
     }
     const double acc = accuracy(model, test_x, test_y);
-    fmt::print("RESULT: held-out accuracy {:.1f}% (chance is about 50%), learned scale {:.3f} (started at 1)\n",
-               100 * acc, model.scale());
+    fmt::print(
+        "RESULT: held-out accuracy {:.1f}% (chance is about 50%), learned scale {:.3f} (started at "
+        "1)\n",
+        100 * acc, model.scale());
     return acc >= 0.9 ? 0 : 1;
 }

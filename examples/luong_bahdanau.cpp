@@ -7,15 +7,15 @@
 
 #include <memory>
 
-#include "autograd/ops.hpp"
-#include "layers/additive_attention.hpp"
-#include "layers/attention.hpp"
-#include "layers/dense.hpp"
-#include "layers/embedding.hpp"
-#include "layers/positional.hpp"
-#include "optim/adam.hpp"
-#include "train/fit.hpp"
-#include "train/toy_tasks.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/layers/additive_attention.hpp>
+#include <tapegrad/layers/attention.hpp>
+#include <tapegrad/layers/dense.hpp>
+#include <tapegrad/layers/embedding.hpp>
+#include <tapegrad/layers/positional.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/train/fit.hpp>
+#include <tapegrad/train/toy_tasks.hpp>
 
 using namespace tapegrad;
 

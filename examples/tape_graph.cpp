@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "autograd/graph_dot.hpp"
-#include "autograd/ops.hpp"
-#include "layers/dense.hpp"
+#include <tapegrad/autograd/graph_dot.hpp>
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/layers/dense.hpp>
 
 using namespace tapegrad;
 

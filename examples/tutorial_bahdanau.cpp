@@ -2,9 +2,9 @@
 // query and values of step 1; then with Bahdanau's two projections in front.
 #include <fmt/format.h>
 
-#include "core/format.hpp"
-#include "layers/additive_attention.hpp"
-#include "layers/dense.hpp"
+#include <tapegrad/core/format.hpp>
+#include <tapegrad/layers/additive_attention.hpp>
+#include <tapegrad/layers/dense.hpp>
 
 using namespace tapegrad;
 

@@ -3,12 +3,12 @@
 // out/tutorial_gpt_attention.svg.
 #include <fmt/format.h>
 
-#include "layers/gpt.hpp"
-#include "optim/adam.hpp"
-#include "train/data.hpp"
-#include "train/tokenizer.hpp"
-#include "viz/heatmap.hpp"
-#include "viz/svg.hpp"
+#include <tapegrad/io/tokenizer.hpp>
+#include <tapegrad/layers/gpt.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/train/data.hpp>
+#include <tapegrad/viz/heatmap.hpp>
+#include <tapegrad/viz/svg.hpp>
 
 using namespace tapegrad;
 
@@ -26,7 +26,7 @@ int main() {
                .seed = 1});
     AdamW optimizer(model.parameters(), {.lr = 3e-3});
     for (std::int64_t step = 0; step <= 300; ++step) {
-        const Batch b = data.batch(step, 8, 24);  // 8 random windows: x, y i32 [8,24], y = x shifted
+        const Batch b = data.batch(step, 8, 24);  // 8 random windows, y = x shifted
         const Tensor loss = model.loss(b.x, b.y);
         if (step % 100 == 0) fmt::print("step {:>3}  loss {:.3f}\n", step, loss.item());
         optimizer.zero_grad();

@@ -2,10 +2,10 @@
 // its input with gradcheck(), against each parameter tensor with gradcheck_parameters().
 #include <fmt/format.h>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/ops.hpp"
-#include "layers/gradcheck_module.hpp"
-#include "layers/multi_head_attention.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/check/gradcheck_module.hpp>
+#include <tapegrad/layers/multi_head_attention.hpp>
 
 using namespace tapegrad;
 

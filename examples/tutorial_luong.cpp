@@ -2,8 +2,8 @@
 // three keys; the weights are the softmax of the dot products, the output their weighted values.
 #include <fmt/format.h>
 
-#include "core/format.hpp"
-#include "layers/attention.hpp"
+#include <tapegrad/core/format.hpp>
+#include <tapegrad/layers/attention.hpp>
 
 using namespace tapegrad;
 

@@ -5,10 +5,10 @@
 
 #include <vector>
 
-#include "core/format.hpp"
-#include "layers/masks.hpp"
-#include "layers/multi_head_attention.hpp"
-#include "viz/heatmap.hpp"
+#include <tapegrad/core/format.hpp>
+#include <tapegrad/layers/masks.hpp>
+#include <tapegrad/layers/multi_head_attention.hpp>
+#include <tapegrad/viz/heatmap.hpp>
 
 using namespace tapegrad;
 

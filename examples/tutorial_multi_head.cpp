@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/ops.hpp"
-#include "layers/multi_head_attention.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/layers/multi_head_attention.hpp>
 
 using namespace tapegrad;
 

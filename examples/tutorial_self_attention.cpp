@@ -3,9 +3,9 @@
 // sharpening the softmax from nearly uniform weights to nearly one-hot ones.
 #include <fmt/format.h>
 
-#include "autograd/ops.hpp"
-#include "layers/attention.hpp"
-#include "optim/adam.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/layers/attention.hpp>
+#include <tapegrad/optim/adam.hpp>
 
 using namespace tapegrad;
 

@@ -4,10 +4,10 @@
 // a merges.txt for that vocabulary, which BpeTokenizer::parse may refuse only with an IoError.
 #include <string>
 
-#include "core/atomic_file.hpp"
 #include "fuzz_common.hpp"
-#include "train/bpe_tokenizer.hpp"
-#include "train/gpt2_pretokenizer.hpp"
+#include "io/atomic_file.hpp"
+#include "io/bpe_tokenizer.hpp"
+#include "io/gpt2_pretokenizer.hpp"
 
 using namespace tapegrad;
 
@@ -29,11 +29,13 @@ void check_text(std::string_view text) {
     static const BpeTokenizer bpe = BpeTokenizer::parse(fixture("vocab"), fixture("merges"));
     std::size_t at = 0;
     for (std::string_view piece : gpt2_pretokenize(text)) {
-        fuzz::require(!piece.empty() && piece.data() == text.data() + at, "pieces do not tile the text");
+        fuzz::require(!piece.empty() && piece.data() == text.data() + at,
+                      "pieces do not tile the text");
         at += piece.size();
     }
     fuzz::require(at == text.size(), "pieces do not cover the text");
-    fuzz::require(bpe.decode(bpe.encode(text)) == text, "decode(encode(text)) differs from the text");
+    fuzz::require(bpe.decode(bpe.encode(text)) == text,
+                  "decode(encode(text)) differs from the text");
 }
 
 }  // namespace
@@ -46,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     BpeTokenizer parsed = BpeTokenizer::parse(fixture("vocab"), fixture("merges"));
-    if (!fuzz::accepted([&] { parsed = BpeTokenizer::parse(fixture("vocab"), rest, "v", "m"); })) return 0;
+    if (!fuzz::accepted([&] { parsed = BpeTokenizer::parse(fixture("vocab"), rest, "v", "m"); }))
+        return 0;
     fuzz::require(parsed.decode(parsed.encode("hello the hell")) == "hello the hell",
                   "an accepted merges file breaks the round trip");
     return 0;

@@ -1,7 +1,7 @@
 // parse_gpt_config on arbitrary text: an IoError, or a config that gpt_config_json writes back
 // and parse_gpt_config reads as the same model and vocabulary.
 #include "fuzz_common.hpp"
-#include "train/pretrained.hpp"
+#include "io/pretrained.hpp"
 
 using namespace tapegrad;
 

@@ -2,8 +2,8 @@
 // serialize_safetensors unchanged (names, metadata, dtypes, shapes and bytes).
 #include <cstring>
 
-#include "core/safetensors.hpp"
 #include "fuzz_common.hpp"
+#include "io/safetensors.hpp"
 
 using namespace tapegrad;
 

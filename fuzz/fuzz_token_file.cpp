@@ -1,7 +1,7 @@
 // parse_token_file on arbitrary bytes: an IoError, or tokens in 0..65535 whose count matches the
 // file size and that survive a serialize/parse round trip.
 #include "fuzz_common.hpp"
-#include "train/token_file.hpp"
+#include "io/token_file.hpp"
 
 using namespace tapegrad;
 

@@ -84,7 +84,8 @@ void expect_dropout_rate(std::string_view layer, double rate) {
 // In a row that keeps a key the softmax already gives masked keys exactly 0, so Keras' product
 // with the mask only changes fully masked rows; zeroing those rows of the output [.., Tq, Dv]
 // (and of the weights, if returned) is the same and skips a pass over [B,H,Tq,Tv].
-// Gradients come from the ops used: the fused masked_softmax, dropout, matmul (or causal_mix) and mul.
+// Gradients come from the ops used: the fused masked_softmax, dropout, matmul (or causal_mix) and
+// mul.
 AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
                                    const AttentionMasks& masks,
                                    const AttentionCoreOptions& options) {
@@ -100,8 +101,8 @@ AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
     }
     // Causal multi-head weights are 0 above the diagonal, except in rows without keys, which are
     // zeroed below: the product can skip that half.
-    const bool skip_masked = multi_head && masks.causal && causal_products_pay_off(scores.dim(-2));
-    Tensor output = skip_masked ? causal_mix(used, value) : matmul(used, value);
+    assert(!options.causal_blocks || (multi_head && masks.causal));
+    Tensor output = options.causal_blocks ? causal_mix(used, value) : matmul(used, value);
     Tensor live;  // multi_head: 1 on query rows that keep a key, undefined if all do
     if (multi_head && mask.defined())
         live = rows_with_keys(mask, masks.causal, scores.dim(-2), scores.dim(-1));
@@ -114,6 +115,16 @@ AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
         if (live.defined()) result.weights = weights * mask_as(live, weights.dtype());
     }
     return result;
+}
+
+AttentionCoreResult dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                          const AttentionMasks& masks,
+                                          AttentionCoreOptions options) {
+    assert(options.convention == AttentionConvention::multi_head);
+    options.causal_blocks = masks.causal && causal_products_pay_off(q.dim(-2));
+    const Tensor scores = options.causal_blocks ? causal_scores(q, k)  // only keys j <= i
+                                                : matmul(q, k, false, true);
+    return attention_core(scores, v, masks, options);
 }
 
 }  // namespace tapegrad

@@ -1,5 +1,6 @@
-// The one attention core shared by Attention, AdditiveAttention and MultiHeadAttention: they differ
-// only in how they make the scores; masks, softmax, dropout and the weighted sum happen here.
+// The one attention core shared by Attention, AdditiveAttention, MultiHeadAttention and GPT's
+// causal self-attention (the last two through dot_product_attention): they differ only in how they
+// make the scores; masks, softmax, dropout and the weighted sum happen here.
 //
 //   weights = softmax over Tv of (scale·scores, masked)      scores [B,Tq,Tv] or [B,H,Tq,Tv]
 //   output  = dropout(weights) @ value                        value  [B,Tv,Dv] or [B,H,Tv,Dv]
@@ -41,6 +42,9 @@ struct AttentionCoreOptions {
     bool training = false;
     Generator* generator = nullptr;  // dropout's random source; needed when dropout is used
     bool return_weights = false;
+    // Set by dot_product_attention only (multi_head, causal): the weights are 0 above the
+    // diagonal, so the weighted sum skips those blocks.
+    bool causal_blocks = false;
 };
 
 struct AttentionCoreResult {
@@ -86,5 +90,13 @@ void expect_dropout_rate(std::string_view layer, double rate);
 AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
                                    const AttentionMasks& masks,
                                    const AttentionCoreOptions& options);
+
+// Dot-product attention of heads, the multi_head convention: scores = q·kᵀ for q [B,H,Tq,D] and
+// k [B,H,Tk,D], then attention_core with v [B,H,Tk,Dv]. The one place that decides whether the
+// causal block products pay off at this length (MultiHeadAttention and GPT's self-attention both
+// come here): then both products skip the blocks above the diagonal.
+AttentionCoreResult dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                          const AttentionMasks& masks,
+                                          AttentionCoreOptions options);
 
 }  // namespace tapegrad

@@ -26,6 +26,8 @@ public:
     Tensor forward(const Tensor& x) override { return (*this)(x, std::nullopt); }
     Tensor operator()(const Tensor& x, std::optional<bool> training = std::nullopt);
     double rate() const { return opt_.rate; }
+    // The masks' random source, for ops that fuse this dropout (GPT's attention weights).
+    Generator& generator() { return gen_; }
 
 private:
     DropoutOptions opt_;

@@ -6,12 +6,11 @@
 
 #include "autograd/ops/binary.hpp"
 #include "autograd/ops/loss.hpp"
-#include "autograd/ops/causal_matmul.hpp"
 #include "autograd/ops/matmul.hpp"
 #include "autograd/ops/shape.hpp"
-#include "autograd/ops/softmax.hpp"
 #include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
+#include "layers/attention_core.hpp"
 #include "layers/init.hpp"
 
 namespace tapegrad {
@@ -108,20 +107,24 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
     Tensor v = reshape(parts[2], {B, H, T, D});
     if (cached_keys && cached_keys->defined()) {  // the cached tokens come first
         if (T != 1)
-            throw_shape_error(describe(), fmt::format("input {} after {} cached tokens", x.shape(),
-                                                      cached_keys->dim(2)),
-                              "feed one token at a time once the cache holds some");
+            throw_shape_error(
+                describe(),
+                fmt::format("input {} after {} cached tokens", x.shape(), cached_keys->dim(2)),
+                "feed one token at a time once the cache holds some");
         k = concat({*cached_keys, k}, 2), v = concat({*cached_values, v}, 2);
     }
     if (cached_keys) *cached_keys = k, *cached_values = v;
     // A lone query after cached keys is the newest position: it sees every key, no mask.
-    const bool causal = k.dim(2) == T;
-    const bool skip_masked = causal && causal_products_pay_off(T);  // compute only keys j <= i
-    const Tensor scores = skip_masked ? causal_scores(q, k) : matmul(q, k, false, true);  // [B,H,T,L]
-    const Tensor weights = masked_softmax(scores, Tensor(), 1.0 / std::sqrt(double(D)), causal);
-    if (keep_weights_) weights_ = weights;
-    const Tensor att = attn_dropout_(weights);
-    const Tensor mixed = skip_masked ? causal_mix(att, v) : matmul(att, v);  // [B,H,T,D]
+    const AttentionCoreOptions options{.convention = AttentionConvention::multi_head,
+                                       .scale = 1.0 / std::sqrt(double(D)),
+                                       .dropout = attn_dropout_.rate(),
+                                       .training = attn_dropout_.is_training(),
+                                       .generator = &attn_dropout_.generator(),
+                                       .return_weights = keep_weights_};
+    const AttentionMasks masks{.causal = k.dim(2) == T};
+    AttentionCoreResult r = dot_product_attention(q, k, v, masks, options);
+    if (keep_weights_) weights_ = r.weights;
+    const Tensor& mixed = r.output;                                           // [B,H,T,D]
     const Tensor y = reshape(permute(mixed, {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
 }
@@ -178,7 +181,8 @@ void Gpt::check_ids(const Tensor& ids, std::int64_t first_position) const {
                                      ids.defined() ? ids.shape() : Shape{}));
     if (first_position + ids.dim(1) > config_.n_positions)
         throw_shape_error(describe(),
-                          first_position ? fmt::format("ids {} after {} cached tokens", ids.shape(), first_position)
+                          first_position ? fmt::format("ids {} after {} cached tokens", ids.shape(),
+                                                       first_position)
                                          : fmt::format("ids {}", ids.shape()),
                           fmt::format("sequence length exceeds n_positions ({} vs {})",
                                       first_position + ids.dim(1), config_.n_positions));

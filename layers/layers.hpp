@@ -16,5 +16,6 @@
 #include "layers/module.hpp"
 #include "layers/multi_head_attention.hpp"
 #include "layers/positional.hpp"
+#include "layers/sequence_transformer.hpp"
 #include "layers/sequential.hpp"
 #include "layers/transformer.hpp"

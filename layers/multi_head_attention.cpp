@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "autograd/ops/causal_matmul.hpp"
 #include "autograd/ops/matmul.hpp"
 #include "autograd/ops/shape.hpp"
 #include "layers/init.hpp"
@@ -123,10 +122,7 @@ AttentionResult MultiHeadAttention::operator()(const Tensor& query, const Tensor
                                        .training = call.training.value_or(is_training()),
                                        .generator = &generator_,
                                        .return_weights = call.return_attention_scores};
-    const bool skip_masked = masks.causal && causal_products_pay_off(query.dim(1));
-    const Tensor scores = skip_masked ? causal_scores(q_heads, k_heads)  // only keys j <= i
-                                      : matmul(q_heads, k_heads, false, true);
-    AttentionCoreResult r = attention_core(scores, v_heads, masks, options);
+    AttentionCoreResult r = dot_product_attention(q_heads, k_heads, v_heads, masks, options);
     return {remember_output(merge_heads(r.output, output_kernel_, output_bias_)), r.weights};
 }
 

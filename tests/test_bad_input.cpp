@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "io/tokenizer.hpp"
 #include "layers/additive_attention.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
@@ -15,7 +16,6 @@
 #include "layers/sequence_transformer.hpp"
 #include "support.hpp"
 #include "train/data.hpp"
-#include "train/tokenizer.hpp"
 
 using namespace tapegrad;
 using test::check_throws_with;

@@ -1,4 +1,4 @@
-// GPT-2's byte-level BPE (train/bpe_tokenizer.hpp) and its pre-tokenizer: a vocabulary of the
+// GPT-2's byte-level BPE (io/bpe_tokenizer.hpp) and its pre-tokenizer: a vocabulary of the
 // project's own (tests/fixtures/bpe, made by make_bpe_fixture.py), GPT-2's real files when
 // ../shared/data/gpt2-bpe is there, and the malformed files a user may hand it.
 #include <doctest/doctest.h>
@@ -7,9 +7,9 @@
 
 #include "cli_runner.hpp"
 #include "core/random.hpp"
+#include "io/bpe_tokenizer.hpp"
+#include "io/gpt2_pretokenizer.hpp"
 #include "support.hpp"
-#include "train/bpe_tokenizer.hpp"
-#include "train/gpt2_pretokenizer.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;

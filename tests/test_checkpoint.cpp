@@ -3,15 +3,15 @@
 
 #include <cstring>
 
-#include "core/atomic_directory.hpp"
-#include "core/atomic_file.hpp"
-#include "core/safetensors.hpp"
+#include "io/atomic_directory.hpp"
+#include "io/atomic_file.hpp"
+#include "io/checkpoint.hpp"
+#include "io/pretrained.hpp"
+#include "io/safetensors.hpp"
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"
 #include "support.hpp"
-#include "train/checkpoint.hpp"
 #include "train/lm_train.hpp"
-#include "train/pretrained.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -19,13 +19,19 @@ using test::check_throws_with;
 
 namespace {
 
-const GptConfig small{.vocab_size = 7, .n_positions = 8, .n_embd = 8, .n_layer = 2, .n_head = 2,
-                      .dropout = 0.1, .seed = 3};
+const GptConfig small{.vocab_size = 7,
+                      .n_positions = 8,
+                      .n_embd = 8,
+                      .n_layer = 2,
+                      .n_head = 2,
+                      .dropout = 0.1,
+                      .seed = 3};
 
 // Every element bit for bit: resume must not drift even by one ulp.
 bool same_bits(const Tensor& a, const Tensor& b) {
     return a.shape() == b.shape() && a.dtype() == b.dtype() &&
-           std::memcmp(a.raw_data(), b.raw_data(), static_cast<std::size_t>(a.numel()) * dtype_size(a.dtype())) == 0;
+           std::memcmp(a.raw_data(), b.raw_data(),
+                       static_cast<std::size_t>(a.numel()) * dtype_size(a.dtype())) == 0;
 }
 
 bool same_state(const StateDict& a, const StateDict& b) {
@@ -37,13 +43,23 @@ bool same_state(const StateDict& a, const StateDict& b) {
 
 TokenData cyclic_tokens(std::int64_t n) {
     std::vector<std::int32_t> t;
-    for (std::int64_t i = 0; i < n; ++i) t.push_back(static_cast<std::int32_t>((i * i + i / 3) % 7));
+    for (std::int64_t i = 0; i < n; ++i)
+        t.push_back(static_cast<std::int32_t>((i * i + i / 3) % 7));
     return TokenData(t);
 }
 
 LmTrainOptions steps_options(std::int64_t first, std::int64_t end) {
-    return {.batch = 2, .block_size = 8, .steps = end, .first_step = first, .lr = 1e-2, .min_lr = 1e-3,
-            .warmup = 2, .grad_clip = 1.0, .eval_every = 0, .eval_batches = 1, .quiet = true};
+    return {.batch = 2,
+            .block_size = 8,
+            .steps = end,
+            .first_step = first,
+            .lr = 1e-2,
+            .min_lr = 1e-3,
+            .warmup = 2,
+            .grad_clip = 1.0,
+            .eval_every = 0,
+            .eval_batches = 1,
+            .quiet = true};
 }
 
 constexpr std::int64_t total_steps = 7;  // the schedule's length in every run
@@ -52,10 +68,11 @@ constexpr std::int64_t total_steps = 7;  // the schedule's length in every run
 std::vector<double> run_steps(Gpt& model, Optimizer& opt, std::int64_t first, std::int64_t stop) {
     std::vector<double> losses;
     const TokenData data = cyclic_tokens(400);
-    train_language_model(model, opt, data, data, steps_options(first, total_steps), [&](std::int64_t step, double loss) {
-        losses.push_back(loss);
-        return step + 1 < stop;
-    });
+    train_language_model(model, opt, data, data, steps_options(first, total_steps),
+                         [&](std::int64_t step, double loss) {
+                             losses.push_back(loss);
+                             return step + 1 < stop;
+                         });
     return losses;
 }
 
@@ -95,8 +112,9 @@ TEST_CASE("pretrained: the files use GPT-2's names, shapes and config keys") {
     CHECK(f.tensors.size() == 4 + 2 * 12);
     const std::vector<std::byte> bytes = read_file(dir / "config.json");
     const std::string config(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    for (const char* key : {"\"model_type\": \"gpt2\"", "\"n_embd\": 8", "\"n_head\": 2", "\"n_layer\": 2",
-                            "\"n_positions\": 8", "\"vocab_size\": 7", "\"layer_norm_epsilon\""})
+    for (const char* key :
+         {"\"model_type\": \"gpt2\"", "\"n_embd\": 8", "\"n_head\": 2", "\"n_layer\": 2",
+          "\"n_positions\": 8", "\"vocab_size\": 7", "\"layer_norm_epsilon\""})
         CHECK_MESSAGE(config.find(key) != std::string::npos, key);
     CHECK_FALSE(load_pretrained(dir).tokenizer);
 }
@@ -107,7 +125,8 @@ TEST_CASE("pretrained: loads what transformers writes (prefix, tied lm_head, mas
     save_pretrained(dir, model, nullptr);
     SafetensorsFile f = load_safetensors(dir / "model.safetensors");
     SafetensorsFile hf;
-    for (auto& [name, t] : f.tensors) hf.tensors["transformer." + name] = t.to(f64);  // F64 on disk too
+    for (auto& [name, t] : f.tensors)
+        hf.tensors["transformer." + name] = t.to(f64);  // F64 on disk too
     hf.tensors["lm_head.weight"] = f.tensors.at("wte.weight");
     hf.tensors["transformer.h.0.attn.bias"] = zeros({1, 1, 8, 8});
     hf.tensors["transformer.h.0.attn.masked_bias"] = zeros({});
@@ -123,7 +142,8 @@ TEST_CASE("pretrained: a missing, extra or misshapen tensor is rejected by name"
     SafetensorsFile missing = f;
     missing.tensors.erase("h.1.ln_2.bias");
     save_safetensors(dir / "model.safetensors", missing);
-    check_throws_with<IoError>([&] { load_pretrained(dir); }, {"model.safetensors", "'h.1.ln_2.bias' is missing"});
+    check_throws_with<IoError>([&] { load_pretrained(dir); },
+                               {"model.safetensors", "'h.1.ln_2.bias' is missing"});
     SafetensorsFile misshapen = f;
     misshapen.tensors["wpe.weight"] = zeros({9, 8});
     save_safetensors(dir / "model.safetensors", misshapen);
@@ -169,7 +189,12 @@ TEST_CASE("checkpoint: dropout generators are saved, so masks continue where the
     auto gens = model.named_generators();
     CHECK(gens.size() == 1 + 3 * 2);  // drop + per block attn_dropout, resid_dropout, mlp dropout
     CHECK(gens.front().first == "drop.generator");
-    Gpt other({.vocab_size = 7, .n_positions = 8, .n_embd = 8, .n_layer = 2, .n_head = 2, .dropout = 0.1,
+    Gpt other({.vocab_size = 7,
+               .n_positions = 8,
+               .n_embd = 8,
+               .n_layer = 2,
+               .n_head = 2,
+               .dropout = 0.1,
                .seed = 4});
     SGD opt(model.parameters(), {.lr = 0.1});
     const fs::path dir = test::scratch_dir("checkpoint_generators") / "ckpt";
@@ -178,7 +203,8 @@ TEST_CASE("checkpoint: dropout generators are saved, so masks continue where the
     load_training_state(dir, other, other_opt);
     auto mine = model.named_generators();
     auto theirs = other.named_generators();
-    for (std::size_t i = 0; i < mine.size(); ++i) CHECK(mine[i].second->state() == theirs[i].second->state());
+    for (std::size_t i = 0; i < mine.size(); ++i)
+        CHECK(mine[i].second->state() == theirs[i].second->state());
 }
 
 TEST_CASE("checkpoint: resuming with another optimizer or a plain model directory is refused") {
@@ -192,7 +218,8 @@ TEST_CASE("checkpoint: resuming with another optimizer or a plain model director
     save_pretrained(root / "plain", model, nullptr);
     CHECK(is_checkpoint(root / "ckpt"));
     CHECK_FALSE(is_checkpoint(root / "plain"));
-    check_throws_with<IoError>([&] { load_training_state(root / "plain", model, adamw); }, {"trainer.json"});
+    check_throws_with<IoError>([&] { load_training_state(root / "plain", model, adamw); },
+                               {"trainer.json"});
 }
 
 TEST_CASE("atomic directory: a failed save leaves the old directory whole and no staging behind") {
@@ -201,11 +228,15 @@ TEST_CASE("atomic directory: a failed save leaves the old directory whole and no
     const auto write = [](const fs::path& d, const std::string& name, const std::string& text) {
         write_file_atomic(d / name, std::as_bytes(std::span(text)));
     };
-    write_directory_atomic(dir, [&](const fs::path& s) { write(s, "a.txt", "old a"); write(s, "b.txt", "old b"); });
-    CHECK_THROWS_AS(write_directory_atomic(dir, [&](const fs::path& s) {
-                        write(s, "a.txt", "new a");
-                        throw IoError("disk gone");
-                    }),
+    write_directory_atomic(dir, [&](const fs::path& s) {
+        write(s, "a.txt", "old a");
+        write(s, "b.txt", "old b");
+    });
+    CHECK_THROWS_AS(write_directory_atomic(dir,
+                                           [&](const fs::path& s) {
+                                               write(s, "a.txt", "new a");
+                                               throw IoError("disk gone");
+                                           }),
                     IoError);
     const auto text = [](const fs::path& p) {
         const std::vector<std::byte> b = read_file(p);

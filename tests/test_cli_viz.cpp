@@ -9,11 +9,11 @@
 
 #include "autograd/ops.hpp"
 #include "cli_runner.hpp"
+#include "io/pretrained.hpp"
 #include "layers/attention.hpp"
 #include "layers/masks.hpp"
 #include "layers/multi_head_attention.hpp"
 #include "support.hpp"
-#include "train/pretrained.hpp"
 #include "viz/heatmap.hpp"
 
 using namespace tapegrad;

@@ -13,13 +13,13 @@
 #include <ranges>
 #include <thread>
 
-#include "core/atomic_directory.hpp"
-#include "core/atomic_file.hpp"
-#include "core/stale_staging.hpp"
+#include "io/atomic_directory.hpp"
+#include "io/atomic_file.hpp"
+#include "io/checkpoint.hpp"
+#include "io/pretrained.hpp"
+#include "io/stale_staging.hpp"
 #include "optim/adam.hpp"
 #include "support.hpp"
-#include "train/checkpoint.hpp"
-#include "train/pretrained.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;

@@ -146,19 +146,51 @@ TEST_CASE("docs: the tutorial shows what its examples print") {
 
 TEST_CASE("docs: api.md covers every public header and names only existing ones") {
     const std::string api = join_lines(read_lines(test::source_dir() / "docs/api.md"));
-    const std::regex header(R"(`((?:core|autograd|layers|optim|train|viz)/[\w/]+\.hpp)`)");
+    const std::regex header(
+        R"(`<tapegrad/((?:core|autograd|layers|optim|io|train|check|viz)/[\w/]+\.hpp)>`)");
     std::set<std::string> named;
     for (std::sregex_iterator it(api.begin(), api.end(), header), end; it != end; ++it) {
         named.insert((*it)[1].str());
         CHECK_MESSAGE(fs::exists(test::source_dir() / (*it)[1].str()), (*it)[1].str());
     }
-    for (const char* dir : {"core", "autograd", "layers", "optim", "train", "viz"})
+    for (const char* dir : {"core", "autograd", "layers", "optim", "io", "train", "check", "viz"})
         for (const auto& entry : fs::recursive_directory_iterator(test::source_dir() / dir)) {
             const std::string path =
                 fs::relative(entry.path(), test::source_dir()).generic_string();
             const bool internal =
-                path.rfind("core/kernels/", 0) == 0 || path == "core/json_strict.hpp";
+                path.rfind("core/kernels/", 0) == 0 || path == "io/json_strict.hpp";
             if (entry.path().extension() == ".hpp" && !internal)
                 CHECK_MESSAGE(named.count(path) == 1, path, " is missing from docs/api.md");
         }
+}
+
+namespace {
+
+// Headers reached from `header` through its includes, transitively (root-relative names).
+void quoted_includes(const std::string& header, std::set<std::string>& seen) {
+    // "core/tensor.hpp", or <tapegrad/version.hpp>: generated, so not followed
+    static const std::regex include(R"re(^#include (?:"|<tapegrad/)([\w/]+\.hpp)[">])re");
+    for (const std::string& line : read_lines(test::source_dir() / header)) {
+        std::smatch m;
+        if (std::regex_search(line, m, include) && seen.insert(m[1].str()).second &&
+            fs::exists(test::source_dir() / m[1].str()))
+            quoted_includes(m[1].str(), seen);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("docs: the umbrella tapegrad.hpp brings every public header api.md lists") {
+    std::set<std::string> reached;
+    quoted_includes("tapegrad.hpp", reached);
+    const std::regex entry(R"(^`<tapegrad/([\w/]+\.hpp)>`(.*))");
+    int listed = 0;
+    for (const std::string& line : read_lines(test::source_dir() / "docs/api.md")) {
+        std::smatch m;
+        if (!std::regex_search(line, m, entry)) continue;
+        ++listed;
+        const bool internal = m[2].str().find("internal") != std::string::npos;
+        CHECK_MESSAGE(reached.count(m[1].str()) == !internal, m[1].str());
+    }
+    CHECK(listed > 60);
 }

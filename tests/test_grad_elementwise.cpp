@@ -1,5 +1,5 @@
 // Elementwise ops and the tape: values, gradients by hand and errors. Their float64 gradchecks are
-// layers/gradcheck_suite's (test_gradcheck_suite.cpp).
+// check/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <stdexcept>
@@ -14,10 +14,12 @@ TEST_CASE("unary ops: forward values match hand-computed numbers") {
     const Tensor x = from({-1.0, 0.5, 2.0}, {3}, {.dtype = f64});
     test::check_close(exp(x), {0.36787944117144233, 1.6487212707001282, 7.38905609893065}, {3});
     test::check_close(tanh(x), {-0.7615941559557649, 0.46211715726000974, 0.9640275800758169}, {3});
-    test::check_close(sigmoid(x), {0.2689414213699951, 0.6224593312018546, 0.8807970779778823}, {3});
+    test::check_close(sigmoid(x), {0.2689414213699951, 0.6224593312018546, 0.8807970779778823},
+                      {3});
     test::check_close(relu(x), {0, 0.5, 2}, {3});
     // gelu tanh approximation, from torch.nn.functional.gelu(x, approximate="tanh")
-    test::check_close(gelu(x), {-0.15880800939172324, 0.34571400982514394, 1.9545976940871754}, {3}, 1e-12);
+    test::check_close(gelu(x), {-0.15880800939172324, 0.34571400982514394, 1.9545976940871754}, {3},
+                      1e-12);
     test::check_close(pow(x, 2.0), {1, 0.25, 4}, {3});
     test::check_close(-x * 2.0 + 1.0, {3, 0, -3}, {3});
     test::check_close(1.0 - x / 2.0, {1.5, 0.75, 0}, {3});
@@ -99,7 +101,8 @@ TEST_CASE("op attributes: backward reads the struct its op stored, and only that
     const Tensor wrong = sum(scaled(x, 3.0, [](Backward& bw) {
         bw.accumulate(0, bw.grad_out() * bw.attrs<OtherAttrs>().factor);
     }));
-    test::check_throws_with<std::logic_error>([&] { wrong.backward(); }, {"scaled", "another type"});
+    test::check_throws_with<std::logic_error>([&] { wrong.backward(); },
+                                              {"scaled", "another type"});
 }
 
 TEST_CASE("gradcheck: catches a deliberately wrong backward") {

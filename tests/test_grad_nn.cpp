@@ -1,7 +1,7 @@
 // embedding, layer_norm and dropout: values against torch 1.13 (float64, the call that produced
 // each list is named above it), error messages; and for every fused kernel a tensor large enough
 // for the multi-threaded path agreeing with the same rows done one at a time. Their float64
-// gradchecks are layers/gradcheck_suite's (test_gradcheck_suite.cpp).
+// gradchecks are check/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // Reductions, matmul and linear: values, gradients by hand and errors. Their float64 gradchecks are
-// layers/gradcheck_suite's (test_gradcheck_suite.cpp).
+// check/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -60,7 +60,10 @@ TEST_CASE("sum and max: a rank-10 tensor reduced over all 10 axes, values and gr
     test::check_gradients(
         [all](const std::vector<Tensor>& xs) { return sum(mul(xs[0], xs[0]), all); }, {x});
     test::check_gradients(
-        [](const std::vector<Tensor>& xs) { return sum(xs[0], {1, 3, 5, 7, 9}, true); }, {x});
+        [](const std::vector<Tensor>& xs) {
+            return sum(xs[0], {1, 3, 5, 7, 9}, true);
+        },
+        {x});
     test::check_gradients([all](const std::vector<Tensor>& xs) { return max(xs[0], all); }, {x});
 }
 

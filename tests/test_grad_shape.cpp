@@ -1,5 +1,5 @@
 // Shape ops: values, gradients by hand and errors. Their float64 gradchecks are
-// layers/gradcheck_suite's (test_gradcheck_suite.cpp).
+// check/gradcheck_suite's (test_gradcheck_suite.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>

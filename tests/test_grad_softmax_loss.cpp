@@ -1,6 +1,6 @@
 // softmax, log_softmax, the attention core masked_softmax, cross_entropy and mse_loss: values
 // against torch 1.13 (float64, the call that produced each list is named above it), stability at
-// ±1000, and error messages. Their float64 gradchecks are layers/gradcheck_suite's.
+// ±1000, and error messages. Their float64 gradchecks are check/gradcheck_suite's.
 #include <doctest/doctest.h>
 
 #include <cmath>

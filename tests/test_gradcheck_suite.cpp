@@ -10,13 +10,13 @@
 
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
-#include "layers/gpt.hpp"
-#include "layers/gradcheck_module.hpp"
-#include "layers/gradcheck_suite.hpp"
-#include "layers/gradcheck_table.hpp"
+#include "check/gradcheck_module.hpp"
+#include "check/gradcheck_suite.hpp"
+#include "check/gradcheck_table.hpp"
 #include "cli_runner.hpp"
+#include "io/pretrained.hpp"
+#include "layers/gpt.hpp"
 #include "support.hpp"
-#include "train/pretrained.hpp"
 
 using namespace tapegrad;
 using test::check_throws_with;
@@ -237,7 +237,8 @@ TEST_CASE(
     CHECK_MESSAGE(r.output.find("op ") == 0, r.output);
     CHECK_MESSAGE(r.output.find("\nunary/exp ") != std::string::npos, r.output);
     CHECK_MESSAGE(
-        r.output.find(fmt::format("\n{0} of {0} checks passed\n", unary)) != std::string::npos, r.output);
+        r.output.find(fmt::format("\n{0} of {0} checks passed\n", unary)) != std::string::npos,
+        r.output);
 
     r = run_cli("gradcheck --filter Gpt/ --atol 0 --rtol 0");  // roundoff alone now fails
     CHECK_MESSAGE(r.status == 1, r.output);
@@ -245,9 +246,9 @@ TEST_CASE(
 
     r = run_cli("gradcheck --filter no-such-op");
     CHECK_MESSAGE(r.status == 1, r.output);
-    CHECK_MESSAGE(
-        r.output.find("error: --filter: no check's name contains 'no-such-op'") != std::string::npos,
-        r.output);
+    CHECK_MESSAGE(r.output.find("error: --filter: no check's name contains 'no-such-op'") !=
+                      std::string::npos,
+                  r.output);
 
     Gpt model(tiny_gpt);
     randomize_parameters(model, 0.6, 10);
@@ -261,7 +262,8 @@ TEST_CASE(
     CHECK_MESSAGE(row[1] == "[16,4]", r.output);  // shape, then elements checked
     CHECK_MESSAGE(row[2] == "4", r.output);
     CHECK_MESSAGE(row.back() == "ok", r.output);
-    CHECK_MESSAGE(r.output.find(fmt::format("\n{0} of {0} checks passed\n", n)) != std::string::npos,
-                  r.output);
+    CHECK_MESSAGE(
+        r.output.find(fmt::format("\n{0} of {0} checks passed\n", n)) != std::string::npos,
+        r.output);
     CHECK(run_cli(fmt::format("gradcheck --model {} --filter unary", dir.string())).status != 0);
 }

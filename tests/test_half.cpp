@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/half.hpp"
-#include "core/safetensors.hpp"
+#include "io/safetensors.hpp"
 #include "support.hpp"
 
 using namespace tapegrad;

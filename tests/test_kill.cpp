@@ -11,11 +11,11 @@
 #include <random>
 
 #include "cli_runner.hpp"
-#include "core/atomic_file.hpp"
+#include "io/atomic_file.hpp"
+#include "io/checkpoint.hpp"
 #include "killable_run.hpp"
 #include "mpi_runner.hpp"
 #include "support.hpp"
-#include "train/checkpoint.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -25,7 +25,7 @@ namespace {
 
 constexpr std::int64_t steps = 24;
 // How the killed runs save. Paused rounds set TAPEGRAD_TEST_SAVE_PAUSE_MS: 5 pauses a save
-// (core/atomic_directory.hpp) make saves most of the run, so most of their kills land inside
+// (io/atomic_directory.hpp) make saves most of the run, so most of their kills land inside
 // one; plain rounds save less often, so more of theirs land between saves.
 struct Saving {
     int pause_ms;

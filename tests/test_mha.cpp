@@ -5,7 +5,7 @@
 #include "attention_cases.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
-#include "layers/gradcheck_suite_cases.hpp"
+#include "check/gradcheck_suite_cases.hpp"
 #include "layers/masks.hpp"
 #include "layers/multi_head_attention.hpp"
 #include "support.hpp"
@@ -130,7 +130,9 @@ TEST_CASE("MultiHeadAttention: causal equals an explicit lower-triangular attent
                 1e-5);  // the last query sees all
 }
 
-TEST_CASE("MultiHeadAttention: causal at T >= 128 (products skip the masked half) equals the explicit mask") {
+TEST_CASE(
+    "MultiHeadAttention: causal at T >= 128 (products skip the masked half) equals the explicit "
+    "mask") {
     const std::int64_t t = 150;  // ragged blocks; causal_products_pay_off(150)
     REQUIRE(causal_products_pay_off(t));
     MultiHeadAttention layer(8, {.num_heads = 2, .key_dim = 4, .seed = 8});
@@ -146,9 +148,11 @@ TEST_CASE("MultiHeadAttention: causal at T >= 128 (products skip the masked half
         y.backward(dy);
         return std::pair{y.detach(), x.grad().detach()};
     };
-    const auto [y, dx] = output_and_grad({.query_mask = queries, .value_mask = keys, .use_causal_mask = true});
+    const auto [y, dx] =
+        output_and_grad({.query_mask = queries, .value_mask = keys, .use_causal_mask = true});
     const Tensor explicit_mask = mask_and(causal_mask(t, t), keys.view_as_shape({2, 1, t}));
-    const auto [y_ref, dx_ref] = output_and_grad({.query_mask = queries, .attention_mask = explicit_mask});
+    const auto [y_ref, dx_ref] =
+        output_and_grad({.query_mask = queries, .attention_mask = explicit_mask});
     check_close(y, y_ref, 1e-12, 1e-10);
     check_close(dx, dx_ref, 1e-12, 1e-10);
 }

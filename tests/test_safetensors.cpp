@@ -4,11 +4,11 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/atomic_file.hpp"
-#include "core/safetensors.hpp"
+#include "io/atomic_file.hpp"
+#include "io/pretrained.hpp"
+#include "io/safetensors.hpp"
+#include "io/token_file.hpp"
 #include "support.hpp"
-#include "train/pretrained.hpp"
-#include "train/token_file.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -27,7 +27,8 @@ void load_by_extension(const fs::path& path) {
         load_token_file(path);
     } else if (path.extension() == ".json") {
         const std::vector<std::byte> bytes = read_file(path);
-        parse_gpt_config({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path.string());
+        parse_gpt_config({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
+                         path.string());
     } else {
         load_safetensors(path);
     }
@@ -132,8 +133,7 @@ TEST_CASE("bad files: each malformed file is refused with a message naming the p
         INFO("file: ", name);
         const fs::path path = bad_files() / name;
         REQUIRE(fs::exists(path));
-        test::check_throws_with<IoError>([&] { load_by_extension(path); },
-                                         {path.string(), phrase});
+        test::check_throws_with<IoError>([&] { load_by_extension(path); }, {path.string(), phrase});
     }
     for (const auto& entry : fs::directory_iterator(bad_files()))
         bad_count += entry.path().filename().string().starts_with("bad_");

@@ -2,9 +2,9 @@
 
 #include <ostream>
 
-#include "core/atomic_file.hpp"
+#include "io/atomic_file.hpp"
+#include "io/token_file.hpp"
 #include "support.hpp"
-#include "train/token_file.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;

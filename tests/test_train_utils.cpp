@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <fstream>
 
+#include "io/tokenizer.hpp"
 #include "support.hpp"
 #include "train/data.hpp"
 #include "train/metrics.hpp"
 #include "train/progress.hpp"
 #include "train/sample.hpp"
-#include "train/tokenizer.hpp"
 
 using namespace tapegrad;
 
@@ -19,11 +19,13 @@ TEST_CASE("tokenizer: vocabulary is the sorted distinct characters and round-tri
     CHECK(tok.decode(tok.encode("hello world")) == "hello world");
     const CharTokenizer again = CharTokenizer::from_vocabulary(tok.vocabulary());
     CHECK(again.encode("word") == tok.encode("word"));
-    test::check_throws_with<ValueError>([&] { tok.encode("help"); }, {"\"p\"", "position 3", "8 characters"});
+    test::check_throws_with<ValueError>([&] { tok.encode("help"); },
+                                        {"\"p\"", "position 3", "8 characters"});
     test::check_throws_with<ValueError>([&] { tok.decode({8}); }, {"id 8", "[0, 8)"});
 }
 
-TEST_CASE("data: sequential batches follow llm.c's rule by step, exactly as before random windows") {
+TEST_CASE(
+    "data: sequential batches follow llm.c's rule by step, exactly as before random windows") {
     std::vector<std::int32_t> tokens(23);
     for (int i = 0; i < 23; ++i) tokens[i] = i;
     const TokenData data(tokens);
@@ -37,7 +39,11 @@ TEST_CASE("data: sequential batches follow llm.c's rule by step, exactly as befo
     CHECK(last.y.at({1, 2}) == 18.0);
     const Batch second_row = data.rows(4, 2, 3, 1, 1, sequential);  // one rank's share
     test::check_close(second_row.x, {9, 10, 11}, {1, 3});
-    test::check_throws_with<ValueError>([&] { TokenData({1, 2, 3}).batch(0, 2, 3); }, {"too few", "3 tokens"});
+    test::check_throws_with<ValueError>(
+        [&] {
+            TokenData({1, 2, 3}).batch(0, 2, 3);
+        },
+        {"too few", "3 tokens"});
     test::check_throws_with<ValueError>([&] { data.rows(0, 2, 3, 1, 2); }, {"rows [1, 3)"});
 }
 
@@ -51,9 +57,16 @@ TEST_CASE("data: split holds out the end") {
 }
 
 TEST_CASE("metrics: one JSON object per line with the documented keys") {
-    MetricsRow row{.step = 3, .loss = 1.5, .val_loss = 1.75, .lr = 0.001, .grad_norm = 2, .tokens_per_s = 100, .elapsed = 4};
-    CHECK(to_json_line(row) ==
-          R"({"step":3,"loss":1.5,"val_loss":1.75,"lr":0.001,"grad_norm":2.0,"tokens_per_s":100.0,"elapsed":4.0})");
+    MetricsRow row{.step = 3,
+                   .loss = 1.5,
+                   .val_loss = 1.75,
+                   .lr = 0.001,
+                   .grad_norm = 2,
+                   .tokens_per_s = 100,
+                   .elapsed = 4};
+    CHECK(
+        to_json_line(row) ==
+        R"({"step":3,"loss":1.5,"val_loss":1.75,"lr":0.001,"grad_norm":2.0,"tokens_per_s":100.0,"elapsed":4.0})");
     row.val_loss.reset();
     CHECK(to_json_line(row).find("val_loss") == std::string::npos);
     const std::string path = "test_metrics.jsonl";

@@ -8,7 +8,7 @@
 
 #include "autograd/graph_dot.hpp"
 #include "autograd/ops.hpp"
-#include "core/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 #include "support.hpp"
 #include "train/metrics.hpp"
 #include "viz/heatmap.hpp"

@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
-#include "core/atomic_directory.hpp"
-#include "core/atomic_file.hpp"
-#include "core/json_strict.hpp"
-#include "core/safetensors.hpp"
-#include "train/generator_states.hpp"
+#include "io/atomic_directory.hpp"
+#include "io/atomic_file.hpp"
+#include "io/generator_states.hpp"
+#include "io/json_strict.hpp"
+#include "io/safetensors.hpp"
 
 namespace tapegrad {
 namespace fs = std::filesystem;
@@ -27,7 +27,9 @@ constexpr const char* state_file = "fit_state.json";
 constexpr std::string_view dir_prefix = "step-";
 
 std::string fit_state_json(Module& model, const Optimizer& optimizer, std::int64_t step) {
-    const json j = {{"format", 1}, {"step", step}, {"optimizer", optimizer.name()},
+    const json j = {{"format", 1},
+                    {"step", step},
+                    {"optimizer", optimizer.name()},
                     {"generators", training_generator_states(model)}};
     return j.dump(2) + "\n";
 }

@@ -4,7 +4,7 @@
 //   3}); fit(..., {checkpoint});                  // runs/a/step-000500, step-001000, ...
 //   std::int64_t step = load_module_checkpoint(*latest_checkpoint("runs/a"), model, &optimizer);
 //   fit(..., {.steps = 5000, .initial_step = step, ...}, {checkpoint});  // resumes bit for bit
-// A module_saver directory, written as one unit (core/atomic_directory.hpp):
+// A module_saver directory, written as one unit (io/atomic_directory.hpp):
 //   model.safetensors       Module::state_dict()
 //   optimizer.safetensors   Optimizer::state_dict()
 //   fit_state.json          {"step": N, "optimizer": name, "generators": {name: 64 hex digits}}:

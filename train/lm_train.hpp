@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "io/tokenizer.hpp"
 #include "layers/gpt.hpp"
 #include "optim/optimizer.hpp"
 #include "train/data.hpp"
 #include "train/sample.hpp"
-#include "train/tokenizer.hpp"
 
 namespace tapegrad {
 
@@ -20,9 +20,9 @@ class DataParallel;  // train/distributed.hpp
 
 struct LmTrainOptions {
     std::int64_t batch = 16;
-    std::int64_t block_size = 128;   // T
+    std::int64_t block_size = 128;  // T
     std::int64_t steps = 1000;
-    std::int64_t first_step = 0;     // > 0 when resuming: the data rule and schedule continue
+    std::int64_t first_step = 0;  // > 0 when resuming: the data rule and schedule continue
     // Training batches (train/data.hpp): random windows keyed by (seed, step), or llm.c's
     // sequential order. Validation always reads non-overlapping windows in order.
     WindowSampling sampling = WindowSampling::random;
@@ -36,32 +36,33 @@ struct LmTrainOptions {
     // Seconds; 0 = no limit. Stops after the step that crosses it, and the cosine ends there
     // whenever `steps` would end it later (LrScheduler's follow_time_limit).
     double time_limit = 0.0;
-    std::string metrics_path;        // JSON lines; empty = none
-    bool quiet = false;              // no progress bar (it is also off when stderr is no terminal)
+    std::string metrics_path;  // JSON lines; empty = none
+    bool quiet = false;        // no progress bar (it is also off when stderr is no terminal)
     // Data-parallel across ranks (not owned; FitOptions::data_parallel): `batch` is the global
     // batch; only rank 0 shows progress and writes metrics.
     DataParallel* data_parallel = nullptr;
 };
 
 struct LmTrainResult {
-    std::int64_t steps = 0;          // steps run in this call
+    std::int64_t steps = 0;  // steps run in this call
     double seconds = 0.0;
     double last_loss = 0.0;
-    double val_loss = 0.0;           // at the end
+    double val_loss = 0.0;                                   // at the end
     std::vector<std::pair<std::int64_t, double>> val_curve;  // (step, validation loss)
 };
 
 // Called after every step with (step, loss); return false to stop early.
 using StepCallback = std::function<bool(std::int64_t step, double loss)>;
 
-LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const TokenData& train, const TokenData& val,
-                                   const LmTrainOptions& options, const StepCallback& on_step = {});
+LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const TokenData& train,
+                                   const TokenData& val, const LmTrainOptions& options,
+                                   const StepCallback& on_step = {});
 // Mean loss over `batches` non-overlapping windows of `data`, spread evenly over it (fewer if data
 // is short; 0 = all of it once).
-double evaluate_language_model(Gpt& model, const TokenData& data, std::int64_t batch, std::int64_t block_size,
-                               std::int64_t batches);
+double evaluate_language_model(Gpt& model, const TokenData& data, std::int64_t batch,
+                               std::int64_t block_size, std::int64_t batches);
 // Continues `prompt` by `tokens` characters, cropping the context to the model's n_positions.
-std::string generate(Gpt& model, const CharTokenizer& tokenizer, const std::string& prompt, std::int64_t tokens,
-                     const SamplingOptions& sampling, Generator& gen);
+std::string generate(Gpt& model, const CharTokenizer& tokenizer, const std::string& prompt,
+                     std::int64_t tokens, const SamplingOptions& sampling, Generator& gen);
 
 }  // namespace tapegrad

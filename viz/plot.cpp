@@ -6,8 +6,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 #include "viz/svg.hpp"
 #include "viz/ticks.hpp"
 

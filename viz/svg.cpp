@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/atomic_file.hpp"
 #include "core/utf8.hpp"
+#include "io/atomic_file.hpp"
 
 namespace tapegrad::svg {
 namespace {

@@ -79,7 +79,7 @@ private:
 };
 
 // Writes an SVG text (a Document's str(), attention_svg's result...) to `path` atomically
-// (core/atomic_file.hpp), creating missing parent directories; IoError names the path.
+// (io/atomic_file.hpp), creating missing parent directories; IoError names the path.
 void save_file(const std::filesystem::path& path, std::string_view svg_text);
 
 // Rough width in pixels of `text` in a sans-serif font of `font_size`: sizes margins for labels.
