@@ -1,7 +1,9 @@
 // One training step of a GPT (forward, backward, AdamW with weight decay 0.1), timed after warm-up.
 // Prints one JSON line: config, median ms/step, tokens/s, GFLOP/s, parameters, peak RSS, BLAS.
 //   build/gpt_bench small 20
-//   build/gpt_bench medium 10 --perf-control FIFO   (bench/profile.sh: perf samples the timed steps only)
+//   build/gpt_bench medium 10 --perf-control FIFO   (bench/profile.sh: perf samples the timed steps
+//   only)
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -10,8 +12,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/kernels/gemm.hpp"
 #include "layers/gpt.hpp"
@@ -28,6 +28,7 @@ struct BenchConfig {
 };
 
 constexpr BenchConfig configs[] = {
+    {"toy", 8, 2, 4, 64, 64},  // the README demo's model size and batch
     {"tiny", 64, 2, 4, 64, 16},
     {"small", 128, 4, 4, 128, 16},
     {"medium", 256, 6, 6, 384, 8},
@@ -37,7 +38,8 @@ constexpr BenchConfig configs[] = {
 TokenData random_tokens(std::int64_t n, std::int64_t vocab) {
     Generator gen(3);
     std::vector<std::int32_t> tokens(static_cast<std::size_t>(n));
-    for (auto& t : tokens) t = static_cast<std::int32_t>(gen.below(static_cast<std::uint64_t>(vocab)));
+    for (auto& t : tokens)
+        t = static_cast<std::int32_t>(gen.below(static_cast<std::uint64_t>(vocab)));
     return TokenData(std::move(tokens));
 }
 
@@ -53,7 +55,8 @@ void perf_enable(const std::string& fifo) {
 // The wait policy libgomp runs with: passive unless the user set one (core/kernels/gemm.cpp).
 std::string omp_wait() {
     if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return policy;
-    if (const char* spins = std::getenv("GOMP_SPINCOUNT")) return fmt::format("GOMP_SPINCOUNT={}", spins);
+    if (const char* spins = std::getenv("GOMP_SPINCOUNT"))
+        return fmt::format("GOMP_SPINCOUNT={}", spins);
     return "spin";
 }
 
@@ -62,15 +65,21 @@ std::string omp_wait() {
 int main(int argc, char** argv) {
     const std::string which = argc > 1 ? argv[1] : "small";
     const int steps = argc > 2 ? std::atoi(argv[2]) : 20;
-    const std::string perf_fifo = argc > 4 && std::string(argv[3]) == "--perf-control" ? argv[4] : "";
-    const auto* c = std::find_if(std::begin(configs), std::end(configs), [&](auto& k) { return which == k.name; });
+    const std::string perf_fifo =
+        argc > 4 && std::string(argv[3]) == "--perf-control" ? argv[4] : "";
+    const auto* c = std::find_if(std::begin(configs), std::end(configs),
+                                 [&](auto& k) { return which == k.name; });
     if (c == std::end(configs)) {
-        fmt::print(stderr, "error: unknown config '{}' (tiny, small, medium)\n", which);
+        fmt::print(stderr, "error: unknown config '{}' (toy, tiny, small, medium)\n", which);
         return 1;
     }
     constexpr std::int64_t vocab = 65;
-    Gpt model({.vocab_size = vocab, .n_positions = c->context, .n_embd = c->width, .n_layer = c->layers,
-               .n_head = c->heads, .seed = 1});
+    Gpt model({.vocab_size = vocab,
+               .n_positions = c->context,
+               .n_embd = c->width,
+               .n_layer = c->layers,
+               .n_head = c->heads,
+               .seed = 1});
     AdamW optimizer(param_groups_for_weight_decay(model.named_parameters(), 0.1), {.lr = 3e-4});
     const TokenData data = random_tokens(c->batch * c->context * 8 + 1, vocab);
     constexpr int warmup = 3;
@@ -83,7 +92,9 @@ int main(int argc, char** argv) {
         const Tensor loss = model.loss(b.x, b.y);
         loss.backward();
         optimizer.step();
-        const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        const double t =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
         if (step >= warmup) ms.push_back(t);
     }
     std::sort(ms.begin(), ms.end());
@@ -93,10 +104,12 @@ int main(int argc, char** argv) {
     const double flops = 6 * params * tokens + 12.0 * c->layers * c->context * c->width * tokens;
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    fmt::print(R"({{"engine":"tapegrad","config":"{}","ms_per_step":{:.2f},"tokens_per_s":{:.0f},"gflops":{:.2f},)"
-               R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{},"omp_wait":"{}"}})"
-               "\n",
-               c->name, median, tokens / median * 1e3, flops / median * 1e-6, static_cast<std::int64_t>(params),
-               usage.ru_maxrss / 1024.0, kernels::blas_config(), kernels::blas_threads(), omp_wait());
+    fmt::print(
+        R"({{"engine":"tapegrad","config":"{}","ms_per_step":{:.2f},"tokens_per_s":{:.0f},"gflops":{:.2f},)"
+        R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{},"omp_wait":"{}"}})"
+        "\n",
+        c->name, median, tokens / median * 1e3, flops / median * 1e-6,
+        static_cast<std::int64_t>(params), usage.ru_maxrss / 1024.0, kernels::blas_config(),
+        kernels::blas_threads(), omp_wait());
     return 0;
 }

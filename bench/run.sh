@@ -13,7 +13,7 @@ bin=${TAPEGRAD_BUILD_DIR:-build}
 bash scripts/dev build >&2
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
-for config in tiny small medium; do
+for config in toy tiny small medium; do
     # the peak right before each config: on a shared host it drifts during a run (167-200 GFLOP/s)
     peak=$("$bin/sgemm_peak")
     echo "$peak"

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 CONFIGS = {  # context, layers, heads, width, batch
+    "toy": (8, 2, 4, 64, 64),  # the README demo's model size and batch
     "tiny": (64, 2, 4, 64, 16),
     "small": (128, 4, 4, 128, 16),
     "medium": (256, 6, 6, 384, 8),

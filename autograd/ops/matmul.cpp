@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cassert>
+
 #include "autograd/tape.hpp"
 #include "core/kernels/broadcast.hpp"
 #include "core/kernels/gemm.hpp"
@@ -20,8 +23,9 @@ Shape batch_shape(const Shape& sa, const Shape& sb) {
     try {
         return broadcast_shapes("matmul", batch_axes(sa), batch_axes(sb));
     } catch (const ShapeError&) {
-        throw_shape_error("matmul", fmt::format("{} @ {}", sa, sb),
-                          fmt::format("batch axes do not broadcast ({} vs {})", batch_axes(sa), batch_axes(sb)));
+        throw_shape_error(
+            "matmul", fmt::format("{} @ {}", sa, sb),
+            fmt::format("batch axes do not broadcast ({} vs {})", batch_axes(sa), batch_axes(sb)));
     }
 }
 
@@ -29,14 +33,17 @@ Dims check(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     const Shape& sa = a.shape();
     const Shape& sb = b.shape();
     if (a.dtype() != b.dtype())
-        throw ValueError(fmt::format("matmul: {} {} @ {} {}: dtypes differ", sa, dtype_name(a.dtype()), sb,
-                                     dtype_name(b.dtype())));
+        throw ValueError(fmt::format("matmul: {} {} @ {} {}: dtypes differ", sa,
+                                     dtype_name(a.dtype()), sb, dtype_name(b.dtype())));
     if (sa.rank() < 2 || sb.rank() < 2)
         throw_shape_error("matmul", fmt::format("{} @ {}", sa, sb), "both operands need rank >= 2");
-    const std::int64_t m = ta ? sa.back() : sa[sa.rank() - 2], k_a = ta ? sa[sa.rank() - 2] : sa.back();
-    const std::int64_t k_b = tb ? sb.back() : sb[sb.rank() - 2], n = tb ? sb[sb.rank() - 2] : sb.back();
+    const std::int64_t m = ta ? sa.back() : sa[sa.rank() - 2],
+                       k_a = ta ? sa[sa.rank() - 2] : sa.back();
+    const std::int64_t k_b = tb ? sb.back() : sb[sb.rank() - 2],
+                       n = tb ? sb[sb.rank() - 2] : sb.back();
     if (k_a != k_b)
-        throw_shape_error("matmul", fmt::format("{}{} @ {}{}", sa, ta ? "ᵀ" : "", sb, tb ? "ᵀ" : ""),
+        throw_shape_error("matmul",
+                          fmt::format("{}{} @ {}{}", sa, ta ? "ᵀ" : "", sb, tb ? "ᵀ" : ""),
                           fmt::format("inner dimensions differ ({} vs {})", k_a, k_b));
     return {m, n, k_a, batch_shape(sa, sb)};
 }
@@ -56,7 +63,17 @@ std::int64_t batch_offset(std::int64_t i, const Shape& batch, const Shape& lead)
     return offset;
 }
 
-Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+// The rows of C [rows, n] set to the bias [n], for a product that adds to them (beta = 1).
+template <class T>
+void fill_rows(T* c, const T* bias, std::int64_t rows, std::int64_t n) {
+    for (std::int64_t r = 0; r < rows; ++r) std::copy_n(bias, n, c + r * n);
+}
+
+// op(a)·op(b), plus `bias` [n] on every row when given (linear's: b is then one matrix). The bias
+// goes into the product: the output starts as the bias and BLAS adds a·b to it (beta = 1), one
+// pass over the output fewer than zeroing it for the product and adding the bias after (the toy
+// GPT step: see docs/benchmarks.md).
+Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb, const Tensor& bias = {}) {
     const Dims d = check(a, b, ta, tb);
     Shape out_shape = d.batch;
     out_shape.push_back(d.m);
@@ -69,13 +86,18 @@ Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
         T* pc = out.data<T>();
         const std::int64_t lda = a.shape().back(), ldb = b.shape().back();
         if (lb.numel() == 1 && !ta) {  // b shared by every batch: fold the batch into M, one gemm
-            kernels::Gemm<T>::run(false, tb, d.batch.numel() * d.m, d.n, d.k, T(1), pa, lda, pb, ldb, T(0), pc, d.n);
+            const std::int64_t rows = d.batch.numel() * d.m;
+            if (bias.defined()) fill_rows(pc, bias.data<T>(), rows, d.n);
+            const T beta = bias.defined() ? T(1) : T(0);
+            kernels::Gemm<T>::run(false, tb, rows, d.n, d.k, T(1), pa, lda, pb, ldb, beta, pc, d.n);
             return;
         }
+        assert(!bias.defined());
         kernels::for_each_product(d.batch.numel(), d.m * d.n * d.k, [&](std::int64_t i) {
             const T* ai = pa + batch_offset(i, d.batch, la) * d.m * d.k;
             const T* bi = pb + batch_offset(i, d.batch, lb) * d.k * d.n;
-            kernels::Gemm<T>::run(ta, tb, d.m, d.n, d.k, T(1), ai, lda, bi, ldb, T(0), pc + i * d.m * d.n, d.n);
+            kernels::Gemm<T>::run(ta, tb, d.m, d.n, d.k, T(1), ai, lda, bi, ldb, T(0),
+                                  pc + i * d.m * d.n, d.n);
         });
     });
     return out;
@@ -92,30 +114,38 @@ struct MatmulAttrs {
 //   A·Bᵀ:  dA = G·B     dB = Gᵀ·A        Aᵀ·Bᵀ: dA = Bᵀ·Gᵀ   dB = Gᵀ·Aᵀ
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     const MatmulAttrs attrs{transpose_a, transpose_b};
-    return record("matmul", {a, b}, forward(a, b, transpose_a, transpose_b), {}, [](Backward& bw) {
-        const auto [ta, tb] = bw.attrs<MatmulAttrs>();
-        const Tensor& g = bw.grad_out();
-        const Tensor& a = bw.input(0);
-        const Tensor& b = bw.input(1);
-        if (bw.needs(0)) bw.accumulate(0, ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb));
-        if (bw.needs(1)) bw.accumulate(1, tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false));
-    }, attrs);
+    return record(
+        "matmul", {a, b}, forward(a, b, transpose_a, transpose_b), {},
+        [](Backward& bw) {
+            const auto [ta, tb] = bw.attrs<MatmulAttrs>();
+            const Tensor& g = bw.grad_out();
+            const Tensor& a = bw.input(0);
+            const Tensor& b = bw.input(1);
+            if (bw.needs(0))
+                bw.accumulate(0, ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb));
+            if (bw.needs(1))
+                bw.accumulate(1, tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false));
+        },
+        attrs);
 }
 
 // y = x·W + b over the last axis, all leading axes folded into one gemm.
 //   dx = dy·Wᵀ   dW = xᵀ·dy   db = Σ_rows dy
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     if (w.rank() != 2 || x.rank() < 1 || x.shape().back() != w.shape()[0])
-        throw_shape_error("linear", fmt::format("x {} @ kernel {}", x.shape(), w.shape()),
-                          fmt::format("input features differ from the kernel's rows ({} vs {})",
-                                      x.rank() ? x.shape().back() : 0, w.rank() ? w.shape()[0] : 0));
+        throw_shape_error(
+            "linear", fmt::format("x {} @ kernel {}", x.shape(), w.shape()),
+            fmt::format("input features differ from the kernel's rows ({} vs {})",
+                        x.rank() ? x.shape().back() : 0, w.rank() ? w.shape()[0] : 0));
     if (b.defined() && (b.rank() != 1 || b.shape()[0] != w.shape()[1]))
         throw_shape_error("linear", fmt::format("kernel {}, bias {}", w.shape(), b.shape()),
                           fmt::format("bias must be [{}]", w.shape()[1]));
     const std::int64_t in = w.shape()[0];
     Shape flat{x.numel() / std::max<std::int64_t>(in, 1), in};
-    Tensor y = forward(x.view_as_shape(flat), w, false, false);
-    if (b.defined()) y = kernels::binary(kernels::BinaryOp::add, y, b, y.shape());
+    if (b.defined() && b.dtype() != w.dtype())
+        throw ValueError(fmt::format("linear: kernel {} {}, bias {} {}: dtypes differ", w.shape(),
+                                     dtype_name(w.dtype()), b.shape(), dtype_name(b.dtype())));
+    Tensor y = forward(x.view_as_shape(flat), w, false, false, b);
     Shape out_shape(x.shape().dims().first(x.rank() - 1));
     out_shape.push_back(w.shape()[1]);
     y = y.view_as_shape(out_shape);
@@ -123,10 +153,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     if (b.defined()) inputs.push_back(b);
     return record("linear", std::move(inputs), y, {}, [](Backward& bw) {
         const Tensor& w = bw.input(1);
-        const Tensor g = bw.grad_out().view_as_shape({bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
+        const Tensor g =
+            bw.grad_out().view_as_shape({bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
         const Tensor& x = bw.input(0);
         if (bw.needs(0)) bw.accumulate(0, forward(g, w, false, true).view_as_shape(x.shape()));
-        if (bw.needs(1)) bw.accumulate(1, forward(x.view_as_shape({g.shape()[0], w.shape()[0]}), g, true, false));
+        if (bw.needs(1))
+            bw.accumulate(1,
+                          forward(x.view_as_shape({g.shape()[0], w.shape()[0]}), g, true, false));
         if (bw.num_inputs() == 3 && bw.needs(2))
             bw.accumulate(2, kernels::sum_keepdims(g, {0}).view_as_shape(bw.input(2).shape()));
     });

@@ -61,9 +61,16 @@ struct Sigmoid {  // y = 1 / (1 + e⁻ˣ), dy/dx = y(1 − y)
 
 template <class T>
 struct Relu {
-    static constexpr bool simd = false;
-    static T forward(T x, T) { return x > T(0) ? x : T(0); }
-    static T backward(T x, T, T dy, T) { return x > T(0) ? dy : T(0); }
+    static constexpr bool simd = true;
+    // v where x > 0, else 0 (NaN too), for a scalar or an xsimd batch
+    static auto where_positive(auto x, auto v) {
+        if constexpr (std::is_arithmetic_v<decltype(x)>)
+            return x > T(0) ? v : T(0);
+        else
+            return xsimd::select(x > T(0), v, decltype(v)(T(0)));
+    }
+    static auto forward(auto x, T) { return where_positive(x, x); }
+    static auto backward(auto x, auto, auto dy, T) { return where_positive(x, dy); }
 };
 
 template <class T>
