@@ -78,10 +78,10 @@ auto as_xtensor(const Tensor& t) {
 }
 
 // A new tensor (a leaf, f32 for float elements, f64 for double) holding the values of any xtensor
-// expression. An xt::xarray<T> or xt::xtensor<T, N> passed as an rvalue (std::move(a)) gives its
-// buffer to the tensor: no copy. Anything else is evaluated once, straight into the tensor's
-// buffer: an expression such as xt::exp(a) + b without a temporary, a container passed as an
-// lvalue (it stays valid) or a view of one with exactly one copy.
+// expression. A non-const xt::xarray<T> or xt::xtensor<T, N> passed as an rvalue (std::move(a))
+// gives its buffer to the tensor: no copy. Anything else is evaluated once, straight into the
+// tensor's buffer: an expression such as xt::exp(a) + b without a temporary, a container passed as
+// an lvalue (it stays valid) or a view of one with exactly one copy.
 template <class E>
 Tensor from_xtensor(E&& e) {
     using X = std::decay_t<E>;
