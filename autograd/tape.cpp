@@ -80,6 +80,7 @@ void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
             }
             node->grad_out = Tensor();
             if (!options.retain_graph) {
+                node->release_buffers();
                 node->saved.clear();
                 node->freed = true;
             }
@@ -136,10 +137,40 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
     node->attrs = attrs;
     node->out_shape = out.shape();
     node->out_dtype = out.dtype();
+    node->hold_buffers();
     out.impl().grad_fn = std::move(node);
     out.impl().requires_grad = true;
     return out;
 }
+
+namespace detail {
+
+void Node::hold_buffers() {
+    if (!held.empty()) return;
+    held.reserve(inputs.size() + saved.size());
+    for (const auto* list : {&inputs, &saved}) {
+        for (const Tensor& t : *list) {
+            if (!t.defined()) continue;  // an optional bias may be absent
+            if (t.impl().storage->has_writer()) {
+                held.clear();  // nothing is held yet: the counts go up below
+                throw ValueError(fmt::format(
+                    "{}: {} {} {}: a writable as_xtensor view is open on its buffer, which the op "
+                    "keeps for backward; let the view go first, or view it as const",
+                    op, list == &inputs ? "input" : "saved tensor", t.shape(),
+                    dtype_name(t.dtype())));
+            }
+            held.push_back(t.impl().storage);
+        }
+    }
+    for (const auto& s : held) s->hold_for_backward();
+}
+
+void Node::release_buffers() {
+    for (const auto& s : held) s->release_for_backward();
+    held.clear();
+}
+
+}  // namespace detail
 
 void OpAttrs::throw_wrong_type(const char* op) {
     throw std::logic_error(fmt::format("{}: backward read attributes of another type than the op "

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -55,6 +56,15 @@ private:
 namespace detail {
 
 struct Node {
+    Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    ~Node() { release_buffers(); }
+    // From recording until its saved tensors are freed, a node holds the storage of its inputs and
+    // saved tensors (Storage::hold_for_backward): no writable xtensor view of them is handed out.
+    void hold_buffers();
+    void release_buffers();
+
     const char* op = "";
     std::uint64_t seq = 0;  // position on the tape
     BackwardFn fn = nullptr;
@@ -66,6 +76,8 @@ struct Node {
     Tensor grad_out;              // upstream gradient, summed over consumers during a sweep
     std::uint64_t visit_mark = 0;  // which sweep last collected this node
     bool freed = false;           // saved tensors released by a backward without retain_graph
+    // The buffers held, as handles: Module::to(dtype) may give a tensor new storage meanwhile.
+    std::vector<std::shared_ptr<Storage>> held;
 };
 
 }  // namespace detail

@@ -3,29 +3,16 @@
 // can be timed without the rest of a training step.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <vector>
 
 #include "core/kernels/unary.hpp"
+#include "median_time.hpp"
 
 namespace {
 
+using tapegrad::bench::median_ms;
 using tapegrad::kernels::Unary;
-
-template <class F>
-double median_ms(F run) {
-    std::vector<double> ms;
-    for (int i = 0; i < 22; ++i) {
-        const auto start = std::chrono::steady_clock::now();
-        run();
-        const auto stop = std::chrono::steady_clock::now();
-        if (i > 0) ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-}
 
 template <template <class> class K>
 void time_kernel(const char* name, double c) {

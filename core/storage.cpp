@@ -5,6 +5,7 @@
 #include <mutex>
 #include <new>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tapegrad {
@@ -71,7 +72,11 @@ Pool& pool() {
 }  // namespace
 
 Storage::Storage(std::size_t bytes) : data_(pool().take(bytes)), bytes_(bytes) {}
-Storage::~Storage() { pool().give(data_, bytes_); }
+Storage::Storage(std::shared_ptr<void> owner, void* data, std::size_t bytes)
+    : data_(data), bytes_(bytes), owner_(std::move(owner)) {}
+Storage::~Storage() {
+    if (!owner_) pool().give(data_, bytes_);
+}
 
 std::size_t storage_pool_cached_bytes() { return pool().cached(); }
 void storage_pool_release() { pool().release(); }

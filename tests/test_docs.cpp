@@ -180,7 +180,7 @@ void quoted_includes(const std::string& header, std::set<std::string>& seen) {
 
 }  // namespace
 
-TEST_CASE("docs: the umbrella tapegrad.hpp brings every public header api.md lists") {
+TEST_CASE("docs: the umbrella tapegrad.hpp brings every public header api.md lists, and no other") {
     std::set<std::string> reached;
     quoted_includes("tapegrad.hpp", reached);
     const std::regex entry(R"(^`<tapegrad/([\w/]+\.hpp)>`(.*))");
@@ -189,8 +189,9 @@ TEST_CASE("docs: the umbrella tapegrad.hpp brings every public header api.md lis
         std::smatch m;
         if (!std::regex_search(line, m, entry)) continue;
         ++listed;
-        const bool internal = m[2].str().find("internal") != std::string::npos;
-        CHECK_MESSAGE(reached.count(m[1].str()) == !internal, m[1].str());
+        const bool left_out = m[2].str().find("internal") != std::string::npos ||
+                              m[2].str().find("not in the umbrella") != std::string::npos;
+        CHECK_MESSAGE(reached.count(m[1].str()) == !left_out, m[1].str());
     }
     CHECK(listed > 60);
 }

@@ -135,6 +135,9 @@ void SoftmaxRow<T>::forward(const T* x, T* y, std::int64_t n, bool log) {
 }
 
 // The last axis runs over contiguous rows; any other axis is first moved last (one copy each way).
+// Hand-written: the same softmax as xtensor expressions (max, exp and sum reducers over the last
+// axis of [8192,128], each evaluated) took 32 ns per element against 0.44
+// (bench/xtensor_bench.cpp).
 template <class T>
 void Softmax<T>::forward(const T* x, T* y, AxisLayout l, bool log) {
     const std::int64_t rows = l.outer * l.inner;
