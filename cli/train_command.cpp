@@ -28,11 +28,18 @@ struct TrainArgs {
     GptConfig config{.vocab_size = 0, .n_positions = 128, .n_embd = 128, .n_layer = 4, .n_head = 4};
     RunSettings run;
     std::int64_t save_every = 0;
-    std::int64_t stop_at = 0;  // 0: run to --steps
+    std::string save_dtype = "f32";  // of the checkpoint's model.safetensors
+    std::int64_t stop_at = 0;        // 0: run to --steps
     double time_limit = 0.0;
     bool quiet = false;
     bool detect_anomaly = false;
 };
+
+FloatFormat float_format(const std::string& dtype) {
+    return dtype == "f16"    ? FloatFormat::f16
+           : dtype == "bf16" ? FloatFormat::bf16
+                             : FloatFormat::as_is;
+}
 
 std::unique_ptr<Optimizer> make_optimizer(const Gpt& model, const RunSettings& r) {
     auto groups = param_groups_for_weight_decay(model.named_parameters(), r.weight_decay);
@@ -165,7 +172,8 @@ int run_train(TrainArgs& a) {
     const auto save = [&](std::int64_t steps_done) {
         if (a.save.empty() || !root) return;  // one writer: rank 0
         save_checkpoint(a.save, model, tokenizer, *optimizer,
-                        {.step = steps_done, .run_json = to_json(a.run)});
+                        {.step = steps_done, .run_json = to_json(a.run)},
+                        float_format(a.save_dtype));
         saved_step = steps_done;
     };
     if (!a.quiet && root) print_start(a, model, first_step, parallel.size());
@@ -223,6 +231,10 @@ Command add_train_command(CLI::App& parent) {
                   "write the checkpoint (model + optimizer + step) to this directory");
     c->add_option("--save-every", a->save_every, "also save every K steps")
         ->check(CLI::NonNegativeNumber);
+    c->add_option("--save-dtype", a->save_dtype,
+                  "f32, f16 or bf16: the checkpoint's model.safetensors (f16/bf16: half the "
+                  "size; the float32 weights are kept beside it, so --resume stays exact)")
+        ->check(CLI::IsMember({"f32", "f16", "bf16"}));
     c->add_option("--stop-at", a->stop_at,
                   "stop after this step; the schedule still ends at --steps, and "
                   "--resume continues")

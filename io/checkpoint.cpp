@@ -19,6 +19,7 @@ using json = nlohmann::json;
 
 constexpr const char* trainer_file = "trainer.json";
 constexpr const char* optimizer_file = "optimizer.safetensors";
+constexpr const char* master_file = "master_weights.safetensors";
 
 std::string trainer_json(Gpt& model, const Optimizer& optimizer, const TrainerState& state) {
     json run = json::parse(state.run_json);
@@ -47,10 +48,13 @@ json read_trainer_json(const fs::path& path) {
 }  // namespace
 
 void save_checkpoint(const fs::path& dir, Gpt& model, const TextTokenizer* tokenizer,
-                     const Optimizer& optimizer, const TrainerState& state) {
+                     const Optimizer& optimizer, const TrainerState& state, FloatFormat weights) {
     const std::string trainer = trainer_json(model, optimizer, state);
     write_directory_atomic(dir, [&](const fs::path& staging) {
-        write_pretrained_files(staging, model, tokenizer);
+        write_pretrained_files(staging, model, tokenizer, weights);
+        if (weights != FloatFormat::as_is)
+            save_safetensors(staging / master_file,
+                             {.tensors = model.state_dict(), .metadata = {}});
         detail::pause_inside_save();
         save_safetensors(staging / optimizer_file,
                          {.tensors = optimizer.state_dict(), .metadata = {}});
@@ -75,6 +79,7 @@ TrainerState load_training_state(const fs::path& dir, Gpt& model, Optimizer& opt
         throw ValueError(fmt::format("resume: {} was trained with {}, not {}", dir.string(),
                                      j["optimizer"].get<std::string>(), optimizer.name()));
     optimizer.load_state_dict(load_safetensors(dir / optimizer_file).tensors);
+    if (fs::exists(dir / master_file)) load_pretrained_weights(dir, model, master_file);
     load_training_generator_states(model, j["generators"], path.string());
     return {.step = j["step"].get<std::int64_t>(), .run_json = j["run"].dump()};
 }

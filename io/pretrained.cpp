@@ -145,22 +145,25 @@ GptFileConfig parse_gpt_config(std::string_view text, std::string_view file) {
     return out;
 }
 
-void write_pretrained_files(const fs::path& dir, const Gpt& model, const TextTokenizer* tokenizer) {
+void write_pretrained_files(const fs::path& dir, const Gpt& model, const TextTokenizer* tokenizer,
+                            FloatFormat weights) {
     const std::string config =
         gpt_config_json(model.config(), tokenizer ? tokenizer->chars() : nullptr);
     write_file_atomic(dir / "config.json", std::as_bytes(std::span(config)));
     if (tokenizer && tokenizer->bpe()) tokenizer->bpe()->save(dir);
-    SafetensorsFile weights{.tensors = model.state_dict(), .metadata = {{"format", "pt"}}};
-    save_safetensors(dir / "model.safetensors", weights);
+    SafetensorsFile file{.tensors = model.state_dict(), .metadata = {{"format", "pt"}}};
+    save_safetensors(dir / "model.safetensors", file, weights);
 }
 
-void save_pretrained(const fs::path& dir, const Gpt& model, const TextTokenizer* tokenizer) {
-    write_directory_atomic(
-        dir, [&](const fs::path& staging) { write_pretrained_files(staging, model, tokenizer); });
+void save_pretrained(const fs::path& dir, const Gpt& model, const TextTokenizer* tokenizer,
+                     FloatFormat weights) {
+    write_directory_atomic(dir, [&](const fs::path& staging) {
+        write_pretrained_files(staging, model, tokenizer, weights);
+    });
 }
 
-void load_pretrained_weights(const fs::path& dir, Gpt& model) {
-    const fs::path path = dir / "model.safetensors";
+void load_pretrained_weights(const fs::path& dir, Gpt& model, std::string_view file) {
+    const fs::path path = dir / file;
     StateDict state;
     for (auto& [name, tensor] : load_safetensors(path).tensors)
         if (const auto own = own_name(name)) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "io/safetensors.hpp"
 #include "io/text_tokenizer.hpp"
 #include "layers/gpt.hpp"
 
@@ -41,8 +42,10 @@ GptFileConfig parse_gpt_config(std::string_view json_text, std::string_view name
 
 // Writes config.json, model.safetensors and a BPE tokenizer's files into `dir`, replacing it
 // atomically (see write_directory_atomic): an interrupted save leaves the previous model whole.
+// `weights` f16 or bf16 writes model.safetensors as F16 or BF16 (rounded to nearest even; half
+// the size, and load_pretrained widens it back exactly).
 void save_pretrained(const std::filesystem::path& dir, const Gpt& model,
-                     const TextTokenizer* tokenizer);
+                     const TextTokenizer* tokenizer, FloatFormat weights = FloatFormat::as_is);
 // The model in `dtype` (weights converted from the file's F32/F64), in training mode, with its
 // tokenizer: BPE files in the directory or config.json's characters (IoError when it has both, or
 // when the BPE vocabulary's size is not the model's vocab_size).
@@ -50,8 +53,11 @@ PretrainedGpt load_pretrained(const std::filesystem::path& dir, DType dtype = f3
 
 // The files into an existing directory (what save_pretrained and a checkpoint share).
 void write_pretrained_files(const std::filesystem::path& dir, const Gpt& model,
-                            const TextTokenizer* tokenizer);
-// model.safetensors' tensors renamed to tapegrad's names and loaded into `model` (strict).
-void load_pretrained_weights(const std::filesystem::path& dir, Gpt& model);
+                            const TextTokenizer* tokenizer,
+                            FloatFormat weights = FloatFormat::as_is);
+// model.safetensors' tensors (or another file of the directory in its layout) renamed to
+// tapegrad's names and loaded into `model` (strict).
+void load_pretrained_weights(const std::filesystem::path& dir, Gpt& model,
+                             std::string_view file = "model.safetensors");
 
 }  // namespace tapegrad

@@ -1,8 +1,10 @@
 // Hugging Face GPT-2 directories, training checkpoints and bit-exact resume.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "core/half.hpp"
 #include "io/atomic_directory.hpp"
 #include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
@@ -152,36 +154,67 @@ TEST_CASE("pretrained: a missing, extra or misshapen tensor is rejected by name"
     check_throws_with<IoError>([&] { load_pretrained(dir); }, {"config.json", "cannot open"});
 }
 
-TEST_CASE("checkpoint: N steps, save, resume M steps equals N+M steps bit for bit") {
+namespace {
+
+// What load_pretrained reads back from a narrowed model.safetensors: each weight rounded.
+float narrowed(float x, FloatFormat weights) {
+    return weights == FloatFormat::f16 ? f16_to_float(float_to_f16(x))
+                                       : bf16_to_float(float_to_bf16(x));
+}
+
+// A narrowed checkpoint's model.safetensors holds F16 or BF16 only, and loads as the rounded
+// weights of `model`; the float32 ones are in master_weights.safetensors.
+void check_narrowed_files(const fs::path& dir, const Gpt& model, FloatFormat weights) {
+    const std::vector<std::byte> bytes = read_file(dir / "model.safetensors");
+    const std::string head(reinterpret_cast<const char*>(bytes.data()),
+                           std::min<std::size_t>(bytes.size(), 4096));
+    CHECK(head.find(weights == FloatFormat::f16 ? R"("F16")" : R"("BF16")") != std::string::npos);
+    CHECK(head.find(R"("F32")") == std::string::npos);
+    const Tensor saved = load_pretrained(dir).model->state_dict().at("wte.weight");
+    const Tensor original = model.state_dict().at("wte.weight");
+    for (std::int64_t i = 0; i < original.numel(); ++i)
+        CHECK(saved.data<float>()[i] == narrowed(original.data<float>()[i], weights));
+    CHECK(fs::exists(dir / "master_weights.safetensors"));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "checkpoint: N steps, save, resume M steps equals N+M steps bit for bit, in every save dtype") {
     manual_seed(11);
     Gpt straight(small);
     AdamW straight_opt = make_adamw(straight);
     const std::vector<double> all = run_steps(straight, straight_opt, 0, 7);
 
-    manual_seed(11);
-    Gpt first(small);
-    AdamW first_opt = make_adamw(first);
-    const std::vector<double> head = run_steps(first, first_opt, 0, 4);
-    const fs::path dir = test::scratch_dir("checkpoint_resume") / "ckpt";
-    save_checkpoint(dir, first, nullptr, first_opt, {.step = 4, .run_json = R"({"batch":2})"});
-    manual_seed(999);  // whatever happens in between must not matter
+    for (const FloatFormat weights : {FloatFormat::as_is, FloatFormat::f16, FloatFormat::bf16}) {
+        CAPTURE(static_cast<int>(weights));
+        manual_seed(11);
+        Gpt first(small);
+        AdamW first_opt = make_adamw(first);
+        const std::vector<double> head = run_steps(first, first_opt, 0, 4);
+        const fs::path dir = test::scratch_dir("checkpoint_resume") / "ckpt";
+        save_checkpoint(dir, first, nullptr, first_opt, {.step = 4, .run_json = R"({"batch":2})"},
+                        weights);
+        if (weights != FloatFormat::as_is) check_narrowed_files(dir, first, weights);
+        manual_seed(999);  // whatever happens in between must not matter
 
-    PretrainedGpt resumed = load_pretrained(dir);
-    AdamW resumed_opt = make_adamw(*resumed.model);
-    const TrainerState state = load_training_state(dir, *resumed.model, resumed_opt);
-    CHECK(state.step == 4);
-    CHECK(state.run_json == R"({"batch":2})");
-    const std::vector<double> tail = run_steps(*resumed.model, resumed_opt, 4, 7);
+        PretrainedGpt resumed = load_pretrained(dir);
+        AdamW resumed_opt = make_adamw(*resumed.model);
+        const TrainerState state = load_training_state(dir, *resumed.model, resumed_opt);
+        CHECK(state.step == 4);
+        CHECK(state.run_json == R"({"batch":2})");
+        const std::vector<double> tail = run_steps(*resumed.model, resumed_opt, 4, 7);
 
-    std::vector<double> joined = head;
-    joined.insert(joined.end(), tail.begin(), tail.end());
-    REQUIRE(joined.size() == all.size());
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        INFO("step ", i);
-        CHECK(std::memcmp(&joined[i], &all[i], sizeof(double)) == 0);
+        std::vector<double> joined = head;
+        joined.insert(joined.end(), tail.begin(), tail.end());
+        REQUIRE(joined.size() == all.size());
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            INFO("step ", i);
+            CHECK(std::memcmp(&joined[i], &all[i], sizeof(double)) == 0);
+        }
+        CHECK(same_state(resumed.model->state_dict(), straight.state_dict()));
+        CHECK(same_state(resumed_opt.state_dict(), straight_opt.state_dict()));
     }
-    CHECK(same_state(resumed.model->state_dict(), straight.state_dict()));
-    CHECK(same_state(resumed_opt.state_dict(), straight_opt.state_dict()));
 }
 
 TEST_CASE("checkpoint: dropout generators are saved, so masks continue where they stopped") {
