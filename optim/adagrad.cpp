@@ -25,12 +25,11 @@ struct AdagradStep {
 
     void run(std::span<T> p, std::span<const T> grad, T* sum) const {
         const auto n = static_cast<std::int64_t>(p.size());
-#pragma omp parallel for if (n >= kernels::parallel_threshold)
-        for (std::int64_t i = 0; i < n; ++i) {
+        kernels::parallel_for(n, n, [&](std::int64_t i) {
             const T g = grad[i] + weight_decay * p[i];
             sum[i] += g * g;
             p[i] -= lr * (g / (std::sqrt(sum[i]) + eps));
-        }
+        });
     }
 };
 

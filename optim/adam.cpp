@@ -35,8 +35,7 @@ struct AdamStep {
     // vmax is null without amsgrad.
     void run(std::span<T> p, std::span<const T> grad, T* m, T* v, T* vmax) const {
         const auto n = static_cast<std::int64_t>(p.size());
-#pragma omp parallel for if (n >= kernels::parallel_threshold)
-        for (std::int64_t i = 0; i < n; ++i) {
+        kernels::parallel_for(n, n, [&](std::int64_t i) {
             p[i] *= decay;
             const T g = grad[i] + l2 * p[i];
             m[i] = beta1 * m[i] + one_minus_beta1 * g;
@@ -44,7 +43,7 @@ struct AdamStep {
             T second = v[i];
             if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
             p[i] -= step_size * (m[i] / (std::sqrt(second) / bias_correction2_sqrt + eps));
-        }
+        });
     }
 };
 

@@ -20,8 +20,7 @@ double sum_of_squares(const T* g, std::int64_t n) {
 
 template <class T>
 void scale(T* g, std::int64_t n, T factor) {
-#pragma omp parallel for if (n >= kernels::parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) g[i] *= factor;
+    kernels::parallel_for_simd(n, [&](std::int64_t i) { g[i] *= factor; });
 }
 
 }  // namespace

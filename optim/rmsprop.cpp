@@ -28,8 +28,7 @@ struct RMSpropStep {
     // grad_avg is null unless centered, buf null without momentum.
     void run(std::span<T> p, std::span<const T> grad, T* square_avg, T* grad_avg, T* buf) const {
         const auto n = static_cast<std::int64_t>(p.size());
-#pragma omp parallel for if (n >= kernels::parallel_threshold)
-        for (std::int64_t i = 0; i < n; ++i) {
+        kernels::parallel_for(n, n, [&](std::int64_t i) {
             const T g = grad[i] + weight_decay * p[i];
             square_avg[i] = alpha * square_avg[i] + one_minus_alpha * g * g;
             T variance = square_avg[i];
@@ -44,7 +43,7 @@ struct RMSpropStep {
             } else {
                 p[i] -= lr * (g / denom);
             }
-        }
+        });
     }
 };
 

@@ -29,15 +29,14 @@ struct SgdStep {
     // buf may be null (no momentum).
     void run(std::span<T> p, std::span<const T> grad, T* buf) const {
         const auto n = static_cast<std::int64_t>(p.size());
-#pragma omp parallel for if (n >= kernels::parallel_threshold)
-        for (std::int64_t i = 0; i < n; ++i) {
+        kernels::parallel_for(n, n, [&](std::int64_t i) {
             T g = grad[i] + weight_decay * p[i];
             if (buf) {
                 buf[i] = first ? g : momentum * buf[i] + one_minus_dampening * g;
                 g = nesterov ? g + momentum * buf[i] : buf[i];
             }
             p[i] -= lr * g;
-        }
+        });
     }
 };
 

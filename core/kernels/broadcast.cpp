@@ -29,8 +29,7 @@ void apply(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
     T* po = out.data<T>();
     if (a.shape() == b.shape()) {  // the common case: one flat loop the compiler vectorises
         const std::int64_t n = out.numel();
-#pragma omp parallel for simd if (n > parallel_threshold)
-        for (std::int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+        parallel_for_simd(n, [&](std::int64_t i) { po[i] = f(pa[i], pb[i]); });
         return;
     }
     const Shape& s = out.shape();

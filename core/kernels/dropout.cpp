@@ -12,8 +12,7 @@ namespace {
 template <class T>
 void apply(const T* x, const std::uint8_t* keep, T* y, std::int64_t n, double rate) {
     const T scale = static_cast<T>(1.0 / (1.0 - rate));
-#pragma omp parallel for simd if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) y[i] = keep[i] ? x[i] * scale : T(0);
+    parallel_for_simd(n, [&](std::int64_t i) { y[i] = keep[i] ? x[i] * scale : T(0); });
 }
 
 }  // namespace
@@ -26,13 +25,12 @@ void Dropout<T>::forward(const T* x, std::uint8_t* keep, T* y, std::int64_t n, d
                          Generator& gen) {
     const std::uint64_t seed = gen.next_u64();
     const auto cut = static_cast<std::uint64_t>(std::ceil(rate * 0x1.0p32));
-#pragma omp parallel for simd if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) {
+    parallel_for_simd(n, [&](std::int64_t i) {
         std::uint64_t z = seed + static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ULL;
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         keep[i] = ((z ^ (z >> 31)) >> 32) >= cut;
-    }
+    });
     apply(x, keep, y, n, rate);
 }
 

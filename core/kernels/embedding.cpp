@@ -11,9 +11,9 @@ namespace tapegrad::kernels {
 template <class T>
 void Embedding<T>::forward(const T* weight, const std::int32_t* ids, T* out, std::int64_t n,
                            std::int64_t width) {
-#pragma omp parallel for if (n * width > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i)
+    parallel_for(n, n * width, [&](std::int64_t i) {
         std::copy_n(weight + static_cast<std::int64_t>(ids[i]) * width, width, out + i * width);
+    });
 }
 
 // Repeated ids add into the same row, so threads split the columns, not the ids: each thread owns
@@ -21,8 +21,8 @@ void Embedding<T>::forward(const T* weight, const std::int32_t* ids, T* out, std
 template <class T>
 void Embedding<T>::backward(const T* dy, const std::int32_t* ids, T* dweight, std::int64_t n,
                             std::int64_t width) {
-#pragma omp parallel if (n * width > parallel_threshold)
-    {
+    // Run by every thread of the team, or alone (then it owns every column).
+    const auto columns_of_this_thread = [&] {
         const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
         const std::int64_t lo = width * t / threads, hi = width * (t + 1) / threads;
         for (std::int64_t i = 0; i < n; ++i) {
@@ -31,6 +31,12 @@ void Embedding<T>::backward(const T* dy, const std::int32_t* ids, T* dweight, st
 #pragma omp simd
             for (std::int64_t c = lo; c < hi; ++c) dst[c] += src[c];
         }
+    };
+    if (worth_threads(n * width)) {
+#pragma omp parallel
+        columns_of_this_thread();
+    } else {
+        columns_of_this_thread();
     }
 }
 

@@ -15,8 +15,7 @@ template <class T>
 void LayerNorm<T>::forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd,
                            std::int64_t rows, std::int64_t width, double eps) {
     const T inv_width = T(1) / static_cast<T>(width);
-#pragma omp parallel for if (rows * width > parallel_threshold)
-    for (std::int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, rows * width, [&](std::int64_t r) {
         const T* xr = x + r * width;
         T* yr = y + r * width;
         T s = 0, v = 0;
@@ -30,7 +29,7 @@ void LayerNorm<T>::forward(const T* x, const T* w, const T* b, T* y, T* mean, T*
         for (std::int64_t c = 0; c < width; ++c) yr[c] = (xr[c] - mu) * rs * w[c] + b[c];
         mean[r] = mu;
         rstd[r] = rs;
-    }
+    });
 }
 
 namespace {
@@ -59,11 +58,11 @@ template <class T>
 void LayerNorm<T>::backward(const T* x, const T* w, const T* mean, const T* rstd, const T* dy,
                             T* dx, T* dw, T* db, std::int64_t rows, std::int64_t width) {
     const bool params = dw != nullptr || db != nullptr;
-    const bool parallel = rows * width > parallel_threshold;
+    const bool parallel = worth_threads(rows * width);
     const std::int64_t slots = params ? (parallel ? omp_get_max_threads() : 1) : 0;
     std::vector<T> parts(static_cast<std::size_t>(slots * 2 * width), T(0));
-#pragma omp parallel if (parallel)
-    {
+    // Run by every thread of the team, or alone (then the `omp for` is a plain loop).
+    const auto rows_of_this_thread = [&] {
         T* pw = params ? parts.data() + omp_get_thread_num() * 2 * width : nullptr;
 #pragma omp for schedule(static)
         for (std::int64_t r = 0; r < rows; ++r) {
@@ -77,6 +76,12 @@ void LayerNorm<T>::backward(const T* x, const T* w, const T* mean, const T* rstd
                 pw[width + c] += dyr[c];
             }
         }
+    };
+    if (parallel) {
+#pragma omp parallel
+        rows_of_this_thread();
+    } else {
+        rows_of_this_thread();
     }
     for (std::int64_t c = 0; c < width && params; ++c) {
         T sw = 0, sb = 0;

@@ -22,18 +22,17 @@ template <class T>
 void CrossEntropy<T>::backward(const T* logits, const std::int32_t* targets, const T* lse, T g,
                                T* dlogits, std::int64_t rows, std::int64_t classes,
                                std::int32_t ignore) {
-#pragma omp parallel for if (rows * classes > parallel_threshold)
-    for (std::int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, rows * classes, [&](std::int64_t r) {
         T* dx = dlogits + r * classes;
         if (targets[r] == ignore) {
             for (std::int64_t c = 0; c < classes; ++c) dx[c] = T(0);
-            continue;
+            return;
         }
         SoftmaxRow<T>::exp_sum(logits + r * classes, dx, classes, lse[r]);  // the probabilities
 #pragma omp simd
         for (std::int64_t c = 0; c < classes; ++c) dx[c] *= g;
         dx[targets[r]] -= g;
-    }
+    });
 }
 
 template <class T>
@@ -49,8 +48,7 @@ double SquaredError<T>::forward(const T* p, const T* t, std::int64_t n) {
 
 template <class T>
 void SquaredError<T>::backward(const T* p, const T* t, T g, T* dp, std::int64_t n) {
-#pragma omp parallel for simd if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) dp[i] = g * (p[i] - t[i]);
+    parallel_for_simd(n, [&](std::int64_t i) { dp[i] = g * (p[i] - t[i]); });
 }
 
 template struct CrossEntropy<float>;

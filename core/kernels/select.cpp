@@ -40,8 +40,7 @@ void Select<T>::run(const Tensor& cond, const Tensor& a, const Tensor& b, const 
     const Shape& shape = out.shape();
     if (cond.shape() == shape && a.shape() == shape && b.shape() == shape) {  // one flat loop
         const std::int64_t n = out.numel();
-#pragma omp parallel for simd if (n > parallel_threshold)
-        for (std::int64_t i = 0; i < n; ++i) po[i] = pc[i] ? pa[i] : pb[i];
+        parallel_for_simd(n, [&](std::int64_t i) { po[i] = pc[i] ? pa[i] : pb[i]; });
         return;
     }
     const std::array<Strides, 4> strides{broadcast_strides(cond.shape(), shape),

@@ -22,8 +22,7 @@ constexpr double masked_score = -1e9;
 // Calls f(r) for every row, across threads when the whole tensor is large.
 template <class F>
 void for_rows(std::int64_t rows, std::int64_t n, F f) {
-#pragma omp parallel for if (rows * n > parallel_threshold)
-    for (std::int64_t r = 0; r < rows; ++r) f(r);
+    parallel_for(rows, rows * n, f);
 }
 
 template <class T>
@@ -52,10 +51,10 @@ void row_backward(const T* y, const T* dy, T* dx, std::int64_t n, bool log) {
 // in [outer, a, b] -> out [outer, b, a]: moves a middle axis last so softmax runs over rows.
 template <class T>
 void swap_axes(const T* in, T* out, std::int64_t outer, std::int64_t a, std::int64_t b) {
-#pragma omp parallel for if (outer * a * b > parallel_threshold)
-    for (std::int64_t o = 0; o < outer; ++o)
+    parallel_for(outer, outer * a * b, [&](std::int64_t o) {
         for (std::int64_t i = 0; i < a; ++i)
             for (std::int64_t j = 0; j < b; ++j) out[(o * b + j) * a + i] = in[(o * a + i) * b + j];
+    });
 }
 
 // Whether key j of one scores row is kept.

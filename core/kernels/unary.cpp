@@ -124,8 +124,7 @@ void each(std::span<const T> xs, std::span<T> ys, F f) {
     const auto n = static_cast<std::int64_t>(xs.size());
     const T* x = xs.data();
     T* y = ys.data();
-#pragma omp parallel for simd if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+    parallel_for_simd(n, [&](std::int64_t i) { y[i] = f(x[i]); });
 }
 
 // The same with f called on whole xsimd batches, then on the scalar tail.
@@ -134,9 +133,10 @@ void each_simd(std::span<const T> x, std::span<T> y, F f) {
     using Batch = xsimd::batch<T>;
     const auto n = static_cast<std::int64_t>(x.size());
     const std::int64_t whole = n / std::int64_t{Batch::size} * std::int64_t{Batch::size};
-#pragma omp parallel for if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < whole; i += std::int64_t{Batch::size})
+    parallel_for(whole / std::int64_t{Batch::size}, n, [&](std::int64_t b) {
+        const std::int64_t i = b * std::int64_t{Batch::size};
         f(Batch::load_unaligned(&x[i])).store_unaligned(&y[i]);
+    });
     for (std::int64_t i = whole; i < n; ++i) y[i] = f(x[i]);
 }
 
@@ -147,8 +147,7 @@ void each(std::span<const T> xs, std::span<const T> ys, std::span<const T> dys, 
     const auto n = static_cast<std::int64_t>(xs.size());
     const T *x = xs.data(), *y = ys.data(), *dy = dys.data();
     T* dx = dxs.data();
-#pragma omp parallel for simd if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) dx[i] = f(x[i], y[i], dy[i]);
+    parallel_for_simd(n, [&](std::int64_t i) { dx[i] = f(x[i], y[i], dy[i]); });
 }
 
 template <class T, class F>
@@ -157,10 +156,11 @@ void each_simd(std::span<const T> x, std::span<const T> y, std::span<const T> dy
     using Batch = xsimd::batch<T>;
     const auto n = static_cast<std::int64_t>(x.size());
     const std::int64_t whole = n / std::int64_t{Batch::size} * std::int64_t{Batch::size};
-#pragma omp parallel for if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < whole; i += std::int64_t{Batch::size})
+    parallel_for(whole / std::int64_t{Batch::size}, n, [&](std::int64_t b) {
+        const std::int64_t i = b * std::int64_t{Batch::size};
         f(Batch::load_unaligned(&x[i]), Batch::load_unaligned(&y[i]), Batch::load_unaligned(&dy[i]))
             .store_unaligned(&dx[i]);
+    });
     for (std::int64_t i = whole; i < n; ++i) dx[i] = f(x[i], y[i], dy[i]);
 }
 

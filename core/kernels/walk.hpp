@@ -41,7 +41,8 @@ std::array<std::int64_t, N> row_start(std::int64_t r, const Shape& shape,
 // different rows must write different elements; reductions, whose rows share outputs, pass
 // parallel = false.
 template <std::size_t N, class Row>
-void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, Row&& row, bool parallel = true) {
+void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, Row&& row,
+                  bool parallel = true) {
     if (shape.numel() == 0) return;
     if (shape.rank() == 0)
         return row(std::array<std::int64_t, N>{}, std::int64_t{1}, std::array<std::int64_t, N>{});
@@ -49,8 +50,12 @@ void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, Row
     const std::int64_t n = shape[last], rows = shape.numel() / n;
     std::array<std::int64_t, N> step{};
     for (std::size_t k = 0; k < N; ++k) step[k] = strides[k][last];
-#pragma omp parallel for if (parallel && shape.numel() > parallel_threshold)
-    for (std::int64_t r = 0; r < rows; ++r) row(row_start<N>(r, shape, strides), n, step);
+    const auto one_row = [&](std::int64_t r) { row(row_start<N>(r, shape, strides), n, step); };
+    if (!parallel) {
+        for (std::int64_t r = 0; r < rows; ++r) one_row(r);
+        return;
+    }
+    parallel_for(rows, shape.numel(), one_row);
 }
 
 }  // namespace tapegrad::kernels
