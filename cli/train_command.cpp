@@ -79,11 +79,22 @@ void check_fits(const TrainArgs& a, const Gpt& model, const TrainData& data) {
 
 LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
     const RunSettings& r = a.run;
-    return {.batch = r.batch, .block_size = r.block_size, .steps = r.steps, .first_step = first_step,
-            .sampling = parse_window_sampling(r.sampling), .seed = r.seed, .lr = r.lr,
-            .min_lr = r.min_lr < 0 ? r.lr / 10 : r.min_lr, .warmup = std::min(r.warmup, r.steps - 1),
-            .grad_clip = r.grad_clip, .eval_every = r.eval_every, .eval_batches = r.eval_batches,
-            .time_limit = a.time_limit, .metrics_path = a.metrics, .quiet = a.quiet};
+    return {.batch = r.batch,
+            .block_size = r.block_size,
+            .steps = r.steps,
+            .first_step = first_step,
+            .sampling = parse_window_sampling(r.sampling),
+            .seed = r.seed,
+            .lr = r.lr,
+            .min_lr = r.min_lr < 0 ? r.lr / 10 : r.min_lr,
+            .warmup = std::min(r.warmup, r.steps - 1),
+            .grad_clip = r.grad_clip,
+            .eval_every = r.eval_every,
+            .eval_batches = r.eval_batches,
+            .time_limit = a.time_limit,
+            .metrics_path = a.metrics,
+            .quiet = a.quiet,
+            .precision = parse_precision(r.precision).value_or(Precision::fp32)};
 }
 
 // The loaded model, or a new one with --n-layer ... sized for the data.
@@ -123,6 +134,8 @@ void print_start(const TrainArgs& a, const Gpt& model, std::int64_t first_step, 
                "steps {}..{}, batch {}{}\n", c.n_layer, c.n_head, c.n_embd, a.run.block_size, c.vocab_size,
                model.parameter_count(), first_step, a.run.steps, a.run.batch,
                ranks > 1 ? fmt::format(" ({} ranks × {})", ranks, a.run.batch / ranks) : "");
+    const PrecisionScope precision(*parse_precision(a.run.precision));  // what the run will use
+    fmt::print("  {}\n", system_summary());
 }
 
 int run_train(TrainArgs& a) {

@@ -41,21 +41,33 @@ TokenData cyclic_tokens(std::int64_t n) {
     return TokenData(t);
 }
 
-LmTrainOptions steps_options(std::int64_t first, std::int64_t end) {
-    return {.batch = 2, .block_size = 8, .steps = end, .first_step = first, .lr = 1e-2, .min_lr = 1e-3,
-            .warmup = 2, .grad_clip = 1.0, .eval_every = 0, .eval_batches = 1, .quiet = true};
+LmTrainOptions steps_options(std::int64_t first, std::int64_t end, Precision precision) {
+    return {.batch = 2,
+            .block_size = 8,
+            .steps = end,
+            .first_step = first,
+            .lr = 1e-2,
+            .min_lr = 1e-3,
+            .warmup = 2,
+            .grad_clip = 1.0,
+            .eval_every = 0,
+            .eval_batches = 1,
+            .quiet = true,
+            .precision = precision};
 }
 
 constexpr std::int64_t total_steps = 7;  // the schedule's length in every run
 
 // Losses of steps [first, stop) of a 7-step run of a dropout GPT with AdamW.
-std::vector<double> run_steps(Gpt& model, Optimizer& opt, std::int64_t first, std::int64_t stop) {
+std::vector<double> run_steps(Gpt& model, Optimizer& opt, std::int64_t first, std::int64_t stop,
+                              Precision precision = Precision::fp32) {
     std::vector<double> losses;
     const TokenData data = cyclic_tokens(400);
-    train_language_model(model, opt, data, data, steps_options(first, total_steps), [&](std::int64_t step, double loss) {
-        losses.push_back(loss);
-        return step + 1 < stop;
-    });
+    train_language_model(model, opt, data, data, steps_options(first, total_steps, precision),
+                         [&](std::int64_t step, double loss) {
+                             losses.push_back(loss);
+                             return step + 1 < stop;
+                         });
     return losses;
 }
 
@@ -132,26 +144,33 @@ TEST_CASE("pretrained: a missing, extra or misshapen tensor is rejected by name"
     check_throws_with<IoError>([&] { load_pretrained(dir); }, {"config.json", "cannot open"});
 }
 
-TEST_CASE("checkpoint: N steps, save, resume M steps equals N+M steps bit for bit") {
+namespace {
+
+// N steps, save, resume M steps: the losses and the weights and optimizer state equal N+M steps'.
+void check_resume_bit_exact(Precision precision) {
     manual_seed(11);
     Gpt straight(small);
     AdamW straight_opt = make_adamw(straight);
-    const std::vector<double> all = run_steps(straight, straight_opt, 0, 7);
+    const std::vector<double> all = run_steps(straight, straight_opt, 0, 7, precision);
 
     manual_seed(11);
     Gpt first(small);
     AdamW first_opt = make_adamw(first);
-    const std::vector<double> head = run_steps(first, first_opt, 0, 4);
+    const std::vector<double> head = run_steps(first, first_opt, 0, 4, precision);
     const fs::path dir = test::scratch_dir("checkpoint_resume") / "ckpt";
     save_checkpoint(dir, first, nullptr, first_opt, {.step = 4, .run_json = R"({"batch":2})"});
     manual_seed(999);  // whatever happens in between must not matter
+    for (const auto& [name, t] : load_safetensors(dir / "model.safetensors").tensors) {
+        INFO(name);  // bf16 runs keep float32 master weights, and save them
+        CHECK(t.dtype() == f32);
+    }
 
     PretrainedGpt resumed = load_pretrained(dir);
     AdamW resumed_opt = make_adamw(*resumed.model);
     const TrainerState state = load_training_state(dir, *resumed.model, resumed_opt);
     CHECK(state.step == 4);
     CHECK(state.run_json == R"({"batch":2})");
-    const std::vector<double> tail = run_steps(*resumed.model, resumed_opt, 4, 7);
+    const std::vector<double> tail = run_steps(*resumed.model, resumed_opt, 4, 7, precision);
 
     std::vector<double> joined = head;
     joined.insert(joined.end(), tail.begin(), tail.end());
@@ -162,6 +181,17 @@ TEST_CASE("checkpoint: N steps, save, resume M steps equals N+M steps bit for bi
     }
     CHECK(same_state(resumed.model->state_dict(), straight.state_dict()));
     CHECK(same_state(resumed_opt.state_dict(), straight_opt.state_dict()));
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: N steps, save, resume M steps equals N+M steps bit for bit") {
+    check_resume_bit_exact(Precision::fp32);
+}
+
+TEST_CASE(
+    "checkpoint: in bf16 mixed precision the weights saved are float32 and resume bit for bit") {
+    check_resume_bit_exact(Precision::bf16);
 }
 
 TEST_CASE("checkpoint: dropout generators are saved, so masks continue where they stopped") {
