@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/ops.hpp"
+#include "core/error.hpp"
 #include "core/kernels/dnnl_gemm.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/precision.hpp"
@@ -178,4 +179,15 @@ TEST_CASE("bf16: a warm product shape creates no new oneDNN primitive") {
     const std::int64_t created = kernels::dnnl_primitives_created();
     for (int i = 0; i < 3; ++i) matmul(a, b);
     CHECK(kernels::dnnl_primitives_created() == created);
+}
+
+TEST_CASE("oneDNN gemm: a product it cannot make names the op and both operands' shapes") {
+    const std::vector<float> a(8), b(12);
+    std::vector<float> c(6);
+    test::check_throws_with<ValueError>(
+        [&] {  // C's rows may not overlap: ldc 1 < n 3
+            kernels::DnnlGemm::run(kernels::DnnlType::f32, false, true, 2, 3, 4, 1, a.data(), 4,
+                                   b.data(), 4, 0, c.data(), 1);
+        },
+        {"matmul (oneDNN f32)", "[2,4] @ [3,4]ᵀ", "oneDNN cannot make this product"});
 }

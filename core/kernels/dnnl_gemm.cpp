@@ -11,6 +11,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/half.hpp"
 
 namespace tapegrad::kernels {
@@ -46,23 +47,37 @@ memory::desc matrix(memory::data_type type, std::int64_t rows, std::int64_t cols
                       : memory::desc({rows, cols}, type, {ld, 1});
 }
 
+// op(X) [rows, cols] as matmul's errors show it: the stored shape, ᵀ when transposed.
+std::string stored_shape(std::int64_t rows, std::int64_t cols, bool transposed) {
+    return transposed ? fmt::format("[{},{}]ᵀ", cols, rows) : fmt::format("[{},{}]", rows, cols);
+}
+
 std::shared_ptr<const Primitive> make_primitive(const Key& key) {
-    const auto type = key.type == DnnlType::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-    const memory::desc a = matrix(type, key.m, key.k, key.lda, key.transpose_a);
-    const memory::desc b = matrix(type, key.k, key.n, key.ldb, key.transpose_b);
-    const memory::desc c = matrix(memory::data_type::f32, key.m, key.n, key.ldc, false);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // per thread: see run()
-    if (key.alpha != 1.0f) attr.set_output_scales(0, {key.alpha});
-    if (key.beta != 0.0f) {
-        dnnl::post_ops sum;
-        sum.append_sum(key.beta);
-        attr.set_post_ops(sum);
+    try {
+        const auto type =
+            key.type == DnnlType::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+        const memory::desc a = matrix(type, key.m, key.k, key.lda, key.transpose_a);
+        const memory::desc b = matrix(type, key.k, key.n, key.ldb, key.transpose_b);
+        const memory::desc c = matrix(memory::data_type::f32, key.m, key.n, key.ldc, false);
+        dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // one per call: see run()
+        if (key.alpha != 1.0f) attr.set_output_scales(0, {key.alpha});
+        if (key.beta != 0.0f) {
+            dnnl::post_ops sum;
+            sum.append_sum(key.beta);
+            attr.set_post_ops(sum);
+        }
+        const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, cpu_engine());
+        ++created;
+        return std::make_shared<const Primitive>(
+            Primitive{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()});
+    } catch (const dnnl::error& e) {  // bf16 on a CPU without a bf16 kernel, bad strides
+        throw ValueError(
+            fmt::format("matmul (oneDNN {}): {} @ {}: oneDNN cannot make this product ({})",
+                        key.type == DnnlType::bf16 ? "bf16" : "f32",
+                        stored_shape(key.m, key.k, key.transpose_a),
+                        stored_shape(key.k, key.n, key.transpose_b), e.what()));
     }
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, cpu_engine());
-    ++created;
-    return std::make_shared<const Primitive>(
-        Primitive{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()});
 }
 
 // Generation with a KV cache meets a new shape every token: past this many, start over.
