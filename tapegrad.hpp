@@ -19,6 +19,7 @@
 #include "core/format.hpp"
 #include "core/half.hpp"
 #include "core/kernels/thread_cap.hpp"
+#include "core/precision.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
 #include "core/storage.hpp"

@@ -3,6 +3,7 @@
 //   build/gpt_bench small 20
 //   build/gpt_bench medium 10 --perf-control FIFO   (bench/profile.sh: perf samples the timed steps
 //   only)
+//   build/gpt_bench medium 10 --precision bf16      (bf16 mixed precision, core/precision.hpp)
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -13,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels/dnnl_gemm.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/precision.hpp"
 #include "layers/gpt.hpp"
 #include "optim/adam.hpp"
 #include "train/data.hpp"
@@ -65,8 +68,14 @@ std::string omp_wait() {
 int main(int argc, char** argv) {
     const std::string which = argc > 1 ? argv[1] : "small";
     const int steps = argc > 2 ? std::atoi(argv[2]) : 20;
-    const std::string perf_fifo =
-        argc > 4 && std::string(argv[3]) == "--perf-control" ? argv[4] : "";
+    std::string perf_fifo;
+    Precision requested = Precision::fp32;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (std::string(argv[i]) == "--perf-control") perf_fifo = argv[i + 1];
+        if (std::string(argv[i]) == "--precision")
+            requested = parse_precision(argv[i + 1]).value_or(Precision::fp32);
+    }
+    const PrecisionScope precision(requested);
     const auto* c = std::find_if(std::begin(configs), std::end(configs),
                                  [&](auto& k) { return which == k.name; });
     if (c == std::end(configs)) {
@@ -106,10 +115,12 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_SELF, &usage);
     fmt::print(
         R"({{"engine":"tapegrad","config":"{}","ms_per_step":{:.2f},"tokens_per_s":{:.0f},"gflops":{:.2f},)"
-        R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{},"omp_wait":"{}"}})"
+        R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{},"omp_wait":"{}",)"
+        R"("precision":"{}","isa":"{}"}})"
         "\n",
         c->name, median, tokens / median * 1e3, flops / median * 1e-6,
         static_cast<std::int64_t>(params), usage.ru_maxrss / 1024.0, kernels::blas_config(),
-        kernels::blas_threads(), omp_wait());
+        kernels::blas_threads(), omp_wait(), precision_name(precision.active()),
+        kernels::dnnl_bf16_isa());
     return 0;
 }

@@ -4,6 +4,9 @@
 # default (pthread) OpenBLAS, and threads {1,2} with OpenBLAS's OpenMP build (the one tapegrad
 # uses, libopenblas0-openmp), with libgomp's default spinning wait and, for 2 threads, with
 # OMP_WAIT_POLICY=passive (tapegrad's default, core/kernels/gemm.cpp); the fastest is kept.
+# Then the bf16 rows: tapegrad --precision bf16 against PyTorch under torch.autocast(bfloat16) at its
+# best of threads {1,2} x OPENBLAS_NUM_THREADS {1,2}, and the model-FLOP utilisation against the
+# bf16 GEMM peak (oneDNN, n = 2048; build/sgemm_peak bf16).
 #   bash bench/run.sh [steps]        (installs what is missing and builds first, as scripts/dev does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +16,10 @@ bin=${TAPEGRAD_BUILD_DIR:-build}
 bash scripts/dev build >&2
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+"$bin/tapegrad" info --system
+faster() {  # exit 0 when JSON line $1 has fewer ms_per_step than $2
+    /usr/bin/python3 -c "import json,sys; a,b=(json.loads(s) for s in sys.argv[1:]); sys.exit(0 if a['ms_per_step'] < b['ms_per_step'] else 1)" "$1" "$2"
+}
 for config in toy tiny small medium; do
     # the peak right before each config: on a shared host it drifts during a run (167-200 GFLOP/s)
     peak=$("$bin/sgemm_peak")
@@ -27,11 +34,25 @@ for config in toy tiny small medium; do
         [ "$wait" = passive ] && env+=(OMP_WAIT_POLICY=passive)
         line=$(env "${env[@]}" /usr/bin/python3 bench/torch_gpt.py "$config" "$steps" --threads "$threads")
         line=${line%\}}", \"openblas_threads\": \"$blas\", \"openblas_build\": \"$build\", \"omp_wait\": \"$wait\"}"
-        if [ -z "$best" ] || /usr/bin/python3 -c "import json,sys; a,b=(json.loads(s) for s in sys.argv[1:]); sys.exit(0 if a['ms_per_step'] < b['ms_per_step'] else 1)" "$line" "$best"; then
+        if [ -z "$best" ] || faster "$line" "$best"; then
             best=$line
         fi
     done
     echo "$ours"
     echo "$best"
     /usr/bin/python3 -c "import json,sys; a,b,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, tapegrad MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s\")" "$ours" "$best" "$peak"
+    bf16_peak=$("$bin/sgemm_peak" bf16)
+    echo "$bf16_peak"
+    ours_bf16=$("$bin/gpt_bench" "$config" "$steps" --precision bf16)
+    best_bf16=""
+    for setting in "1 1" "1 2" "2 1" "2 2"; do
+        read -r threads blas <<<"$setting"
+        line=$(OPENBLAS_NUM_THREADS="$blas" /usr/bin/python3 bench/torch_gpt.py "$config" "$steps" \
+               --threads "$threads" --autocast)
+        line=${line%\}}", \"openblas_threads\": \"$blas\"}"
+        if [ -z "$best_bf16" ] || faster "$line" "$best_bf16"; then best_bf16=$line; fi
+    done
+    echo "$ours_bf16"
+    echo "$best_bf16"
+    /usr/bin/python3 -c "import json,sys; a,b,f,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']} bf16: tapegrad {a['tokens_per_s']} tok/s ({a['precision']}, {a['isa']}), pytorch autocast best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, {a['tokens_per_s']/f['tokens_per_s']:.2f}x tapegrad fp32, peak RSS {a['peak_rss_mb']} vs {f['peak_rss_mb']} MB fp32, MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s bf16\")" "$ours_bf16" "$best_bf16" "$ours" "$bf16_peak"
 done

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """PyTorch reference of bench/gpt_bench.cpp: the same GPT-2 style model (pre-LN, tied head,
 GELU tanh, biases, dropout 0) and AdamW (weight decay 0.1 on rank >= 2 parameters), one JSON line.
-   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_gpt.py small 20 --threads 2"""
+   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_gpt.py small 20 --threads 2
+   --autocast: the forward pass under torch.autocast("cpu", dtype=torch.bfloat16), bf16 mixed precision"""
 import argparse
+import contextlib
 import json
 import math
 import resource
@@ -63,6 +65,7 @@ def main():
     parser.add_argument("config", choices=CONFIGS)
     parser.add_argument("steps", type=int, nargs="?", default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--autocast", action="store_true")
     args = parser.parse_args()
     torch.manual_seed(1)
     torch.set_num_threads(args.threads)
@@ -74,6 +77,8 @@ def main():
     optimizer = torch.optim.AdamW(groups, lr=3e-4)
     tokens = torch.randint(0, VOCAB, (batch * context * 8 + 1,))
     per_epoch = (tokens.numel() - 1) // (batch * context)
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if args.autocast
+                else contextlib.nullcontext())
     times = []
     for step in range(3 + args.steps):
         off = (step % per_epoch) * batch * context
@@ -81,7 +86,9 @@ def main():
         y = tokens[off + 1:off + 1 + batch * context].view(batch, context)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        model(x, y).backward()
+        with autocast:
+            loss = model(x, y)
+        loss.backward()
         optimizer.step()
         if step >= 3:
             times.append((time.perf_counter() - start) * 1e3)
@@ -92,6 +99,7 @@ def main():
     print(json.dumps({"engine": "pytorch", "config": args.config, "ms_per_step": round(ms, 2),
                       "tokens_per_s": round(tok / ms * 1e3), "gflops": round(flops / ms * 1e-6, 2),
                       "params": n_params, "threads": args.threads,
+                      "precision": "bf16 autocast" if args.autocast else "fp32",
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                       "torch": torch.__version__}))
 

@@ -1,8 +1,11 @@
 // tapegrad info DIR: what a model or checkpoint directory holds — its config, parameter count,
-// every tensor with its shape and dtype, and for a checkpoint the step and run settings.
+// every tensor with its shape and dtype, and for a checkpoint the step and run settings;
+// tapegrad info --system: what this machine offers and runs (core/precision.hpp's system_summary).
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/precision.hpp"
 #include "io/checkpoint.hpp"
 #include "io/pretrained.hpp"
 #include "io/safetensors.hpp"
@@ -68,12 +71,22 @@ int run_info(const std::string& dir) {
 
 Command add_info_command(CLI::App& parent) {
     auto dir = std::make_shared<std::string>();
-    CLI::App* c =
-        parent.add_subcommand("info", "show a model or checkpoint directory's config and tensors");
-    c->add_option("dir", *dir, "model or checkpoint directory")
-        ->required()
-        ->check(CLI::ExistingDirectory);
-    return {c, [dir] { return run_info(*dir); }};
+    auto system = std::make_shared<bool>(false);
+    CLI::App* c = parent.add_subcommand(
+        "info", "show a model or checkpoint directory's config and tensors, or --system");
+    auto* dir_option =
+        c->add_option("dir", *dir, "model or checkpoint directory")->check(CLI::ExistingDirectory);
+    c->add_flag("--system", *system,
+                "show the CPU's matrix ISA, BLAS and oneDNN versions and threads")
+        ->excludes(dir_option);
+    return {c, [dir, system] {
+                if (*system) {
+                    fmt::print("{}\n", system_summary());
+                    return 0;
+                }
+                if (dir->empty()) throw ValueError("give a model directory or --system");
+                return run_info(*dir);
+            }};
 }
 
 }  // namespace tapegrad::cli

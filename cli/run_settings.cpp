@@ -30,6 +30,7 @@ void for_each_setting(Settings& s, F&& f) {
     f("--lr", s.lr), f("--min-lr", s.min_lr), f("--warmup", s.warmup), f("--weight-decay", s.weight_decay);
     f("--beta1", s.beta1), f("--beta2", s.beta2), f("--momentum", s.momentum), f("--grad-clip", s.grad_clip);
     f("--val-fraction", s.val_fraction), f("--seed", s.seed), f("--sampling", s.sampling);
+    f("--precision", s.precision);
     f("--steps", s.steps);
 }
 
@@ -58,6 +59,11 @@ void add_run_options(CLI::App& c, RunSettings& s) {
     c.add_option("--seed", s.seed, "initialisation, dropout and the random windows")->capture_default_str();
     c.add_option("--sampling", s.sampling, "training batches: random windows keyed by seed and step, or "
                  "llm.c's sequential order")->check(CLI::IsMember({"random", "sequential"}))->capture_default_str();
+    c.add_option("--precision", s.precision,
+                 "matrix products in fp32, or bf16 with fp32 "
+                 "accumulation (weights, gradients and optimizer state stay fp32)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
     c.add_option("--steps", s.steps, "total optimizer steps (the schedule ends here)")
         ->check(CLI::PositiveNumber)->capture_default_str();
     c.add_option("--eval-every", s.eval_every, "validation every K steps (0 = only at the end)")

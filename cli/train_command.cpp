@@ -106,7 +106,8 @@ LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
             .eval_batches = r.eval_batches,
             .time_limit = a.time_limit,
             .metrics_path = a.metrics,
-            .quiet = a.quiet};
+            .quiet = a.quiet,
+            .precision = parse_precision(r.precision).value_or(Precision::fp32)};
 }
 
 // The loaded model, or a new one with --n-layer ... sized for the data.
@@ -149,6 +150,8 @@ void print_start(const TrainArgs& a, const Gpt& model, std::int64_t first_step, 
         c.n_layer, c.n_head, c.n_embd, a.run.block_size, c.vocab_size, model.parameter_count(),
         first_step, a.run.steps, a.run.batch,
         ranks > 1 ? fmt::format(" ({} ranks × {})", ranks, a.run.batch / ranks) : "");
+    const PrecisionScope precision(*parse_precision(a.run.precision));  // what the run will use
+    fmt::print("  {}\n", system_summary());
 }
 
 int run_train(TrainArgs& a) {

@@ -15,6 +15,10 @@ std::uint16_t float_to_bf16(float value) {
     return static_cast<std::uint16_t>((u + rounding) >> 16);
 }
 
+void floats_to_bf16(const float* in, std::size_t n, std::uint16_t* out) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = float_to_bf16(in[i]);
+}
+
 float f16_to_float(std::uint16_t bits) {
     const std::uint32_t sign = std::uint32_t{bits & 0x8000u} << 16;
     const std::uint32_t exponent = (bits >> 10) & 0x1Fu, mantissa = bits & 0x3FFu;

@@ -192,3 +192,31 @@ TEST_CASE("cli: a diverging run stops with a clear message and keeps the last go
     expect_error(run_cli(with(diverging, {"--quiet", "--detect-anomaly"})),
                  {"anomaly:", "produced", "in forward"});
 }
+
+TEST_CASE(
+    "cli: --precision bf16 is kept by the checkpoint, and without bf16 runs fp32 with one notice") {
+    const test::CliResult system = run_cli({"info", "--system"});
+    expect_ok(system);
+    for (const char* part : {"ISA ", "BLAS ", "oneDNN ", "OpenMP threads"})
+        CHECK_MESSAGE(system.output.find(part) != std::string::npos, part);
+    const fs::path dir = test::scratch_dir("cli_precision");
+    const fs::path data = write_text(dir);
+    const auto run = [&](const std::string& env, const std::string& precision,
+                         const std::string& name) {
+        return test::run_command(
+            env +
+            test::cli_command(with(tiny_run(data), {"--steps", "3", "--precision", precision,
+                                                    "--save", (dir / name).string(), "--metrics",
+                                                    (dir / (name + ".jsonl")).string()})));
+    };
+    expect_ok(run("", "fp32", "fp32"));
+    const test::CliResult fallback = run("TAPEGRAD_BF16=off ", "bf16", "fallback");
+    expect_ok(fallback);
+    const std::string notice = "notice: bf16 needs AVX512-BF16 or AMX";
+    const std::size_t at = fallback.output.find(notice);
+    CHECK(at != std::string::npos);
+    CHECK(fallback.output.find(notice, at + 1) == std::string::npos);
+    CHECK(losses(dir / "fallback.jsonl") == losses(dir / "fp32.jsonl"));  // fp32, bit for bit
+    std::ifstream trainer(dir / "fallback" / "trainer.json");
+    CHECK(nlohmann::json::parse(trainer)["run"]["precision"] == "bf16");  // a resume keeps asking
+}

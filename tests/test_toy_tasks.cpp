@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "core/precision.hpp"
 #include "support.hpp"
 #include "train/toy_tasks.hpp"
 
@@ -28,8 +29,10 @@ TEST_CASE("toy tasks: exact accuracy counts whole sequences") {
     CHECK(exact_accuracy(ids(p, {3, 2}), ids(t, {3, 2})) == doctest::Approx(2.0 / 3.0));
 }
 
-TEST_CASE("toy tasks: a transformer learns to copy 8 digits on held-out sequences") {
-    // The README demo's copy task, shortened to fit CI: reaches >= 99% within 400 steps.
+namespace {
+
+// The README demo's copy task, shortened to fit CI: reaches >= 99% within 400 steps.
+void check_learns_copy() {
     SequenceTransformer model({.vocab_size = 10, .classes = 10, .max_len = 8, .width = 32, .layers = 1, .heads = 2, .seed = 1});
     const ToyResult r = train_toy_task(model, ToyTask::copy,
                                        {.batch = 32, .max_steps = 400, .eval_every = 50, .lr = 3e-3, .warmup = 20,
@@ -37,4 +40,16 @@ TEST_CASE("toy tasks: a transformer learns to copy 8 digits on held-out sequence
     INFO("accuracy ", r.accuracy, " after ", r.steps, " steps");
     CHECK(r.accuracy >= 0.99);
     CHECK(r.predictions.shape() == Shape{200, 8});
+}
+
+}  // namespace
+
+TEST_CASE("toy tasks: a transformer learns to copy 8 digits on held-out sequences") {
+    check_learns_copy();
+}
+
+TEST_CASE(
+    "toy tasks: the copy task also trains in bf16 mixed precision (a hand-written loop's guard)") {
+    const PrecisionScope bf16(Precision::bf16);
+    check_learns_copy();
 }

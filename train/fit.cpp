@@ -209,6 +209,7 @@ FitResult fit(Module& model, const BatchLoss& loss, Optimizer& optimizer, const 
                options.steps > 0 ? options.steps : options.epochs * per_epoch);
     if (options.data_parallel)
         start_data_parallel(*options.data_parallel, model, options, run.end_step());
+    const PrecisionScope precision(options.precision);
     return Trainer(run, loss, data, callbacks).run();
 }
 

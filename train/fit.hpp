@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/precision.hpp"
 #include "layers/layer.hpp"
 #include "optim/optimizer.hpp"
 #include "train/data_source.hpp"
@@ -76,6 +77,9 @@ struct FitOptions {
     // first, gradients are averaged before clipping; logs carry the global loss and throughput.
     // Callbacks run on every rank: give the ones that print or write files to rank 0 only.
     DataParallel* data_parallel = nullptr;
+    // Matrix products in fp32, or bf16 mixed precision (core/precision.hpp) for this call's steps
+    // and validations; weights, gradients and optimizer state stay float32.
+    Precision precision = Precision::fp32;
 };
 
 struct FitResult {

@@ -69,7 +69,8 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
                              .validation_batches = options.eval_batches,
                              .grad_clip = options.grad_clip,
                              .time_limit = options.time_limit,
-                             .data_parallel = options.data_parallel},
+                             .data_parallel = options.data_parallel,
+                             .precision = options.precision},
                             {lr, nan_guard, progress, metrics, user});
     if (nan_guard.triggered()) throw ValueError(fmt::format("train: {}", nan_guard.message()));
     return {.steps = r.steps,

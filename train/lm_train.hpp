@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/precision.hpp"
 #include "io/tokenizer.hpp"
 #include "layers/gpt.hpp"
 #include "optim/optimizer.hpp"
@@ -41,6 +42,7 @@ struct LmTrainOptions {
     // Data-parallel across ranks (not owned; FitOptions::data_parallel): `batch` is the global
     // batch; only rank 0 shows progress and writes metrics.
     DataParallel* data_parallel = nullptr;
+    Precision precision = Precision::fp32;  // FitOptions::precision
 };
 
 struct LmTrainResult {

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/kernels/dnnl_gemm.hpp"
+#include "core/precision.hpp"
+
 namespace tapegrad::kernels {
 namespace {
 
@@ -127,6 +130,13 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
     if (k == 0) {  // BLAS rejects k = 0 with lda < 1; the product is empty, so C = beta·C
         scale_by_beta(m, n, beta, c, ldc);
         return;
+    }
+    if constexpr (std::is_same_v<T, float>) {  // bf16 mixed precision: float32 products only
+        if (precision() == Precision::bf16) {
+            DnnlGemm::run(DnnlType::bf16, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb,
+                          beta, c, ldc);
+            return;
+        }
     }
     use_blas_threads(m * n * k);
     if (try_gemv(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
