@@ -186,6 +186,27 @@ TEST_CASE("cli attention: bad arguments exit nonzero with a message") {
     CHECK_FALSE(fs::exists(out));
 }
 
+TEST_CASE("cli plot: two metrics files on one chart, named by --label") {
+    const fs::path dir = test::scratch_dir("cli_plot_runs");
+    for (const char* name : {"a", "b"}) {
+        std::ofstream m(dir / fmt::format("{}.jsonl", name));
+        for (int step = 0; step < 4; ++step)
+            m << fmt::format(R"({{"step":{},"loss":{},"val_loss":{}}})", step, 3.0 - step,
+                             3.2 - step)
+              << "\n";
+    }
+    const std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
+    const test::CliResult r = run_cli(
+        {"plot", a, b, "--label", "fp32", "--label", "bf16", "--out", (dir / "runs.svg").string()});
+    succeeded(r);
+    CHECK(r.output.find("8 rows, 8 with a validation loss, 2 runs") != std::string::npos);
+    const std::vector<XmlElement> svg = parse_svg_file(dir / "runs.svg");
+    CHECK(with_class(svg, "train-loss").size() == 2);
+    CHECK(with_class(svg, "val-loss").size() == 2);
+    fails_naming(run_cli({"plot", a, b, "--label", "fp32", "--out", (dir / "x.svg").string()}),
+                 {"2 metrics files but 1 --label"});
+}
+
 TEST_CASE("cli plot: one polyline point per metrics row, validation points where logged") {
     const fs::path dir = test::scratch_dir("cli_plot");
     {

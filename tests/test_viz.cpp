@@ -308,6 +308,30 @@ TEST_CASE("loss_curve_svg: NaN losses are skipped and a log step axis needs step
     CHECK_THROWS_AS(loss_curve_svg({}), ValueError);
 }
 
+TEST_CASE("loss_curves_svg: several runs on one chart, one colour and two legend rows a run") {
+    std::vector<MetricsPoint> lower = falling_loss(10);
+    for (MetricsPoint& p : lower) p.loss -= 1.0;  // runs down to 0.2, the other to 1.2
+    const std::string s = loss_curves_svg(
+        {{.label = "fp32", .points = falling_loss(10)}, {.label = "bf16", .points = lower}});
+    require_well_formed(s);
+    const auto count = [&](std::string_view what) {
+        std::size_t n = 0;
+        for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count(R"(class="train-loss")") == 2);
+    CHECK(count(R"(class="val-loss")") == 2);
+    for (const char* label : {">fp32 train<", ">fp32 validation<", ">bf16 train<",
+                              ">bf16 validation<", R"("#1f77b4")", R"("#d62728")"})
+        CHECK_MESSAGE(s.find(label) != std::string::npos, label);
+    // one frame for both: the lower run's last point sits at the bottom edge, the other's above
+    const double bottom = 400 - 56;
+    CHECK(polyline_points(s, "train-loss").back().second < bottom - 50);
+    const std::size_t second = s.find(R"(class="train-loss")", s.find(R"(class="train-loss")") + 1);
+    CHECK(polyline_points(s.substr(0, second + 20), "train-loss").size() == 10);
+    CHECK_THROWS_AS(loss_curves_svg({{.label = "a", .points = {}}}), ValueError);
+}
+
 TEST_CASE("viz::Axis: ticks are round numbers covering the data") {
     const viz::Axis a = viz::Axis::linear(0.13, 0.87);
     CHECK(a.ticks() == std::vector<double>{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1});

@@ -16,6 +16,8 @@ namespace {
 
 constexpr const char* train_colour = "#1f77b4";
 constexpr const char* val_colour = "#d62728";
+// One colour a run when a chart shows several (matplotlib's first five).
+constexpr const char* run_colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
 
 // The plot area inside the margins and the two axes mapping data to it.
 struct Frame {
@@ -26,19 +28,22 @@ struct Frame {
     }
 };
 
-Frame make_frame(const std::vector<MetricsPoint>& points, const PlotOptions& opt) {
+Frame make_frame(const std::vector<LossRun>& runs, const PlotOptions& opt) {
     double step_lo = INFINITY, step_hi = -INFINITY, loss_lo = INFINITY, loss_hi = -INFINITY;
-    for (std::size_t i = 0; i < points.size(); ++i) {
-        const auto step = static_cast<double>(points[i].step);
-        if (opt.log_step && step <= 0)
-            throw ValueError(
-                fmt::format("loss_curve_svg: row {} has step {}: a logarithmic step axis "
-                            "needs steps > 0",
-                            i, points[i].step));
-        step_lo = std::min(step_lo, step), step_hi = std::max(step_hi, step);
-        for (double v : {points[i].loss, points[i].val_loss.value_or(NAN)})
-            if (std::isfinite(v)) loss_lo = std::min(loss_lo, v), loss_hi = std::max(loss_hi, v);
-    }
+    for (const LossRun& run : runs)
+        for (std::size_t i = 0; i < run.points.size(); ++i) {
+            const MetricsPoint& p = run.points[i];
+            const auto step = static_cast<double>(p.step);
+            if (opt.log_step && step <= 0)
+                throw ValueError(
+                    fmt::format("loss_curve_svg: row {} has step {}: a logarithmic step axis "
+                                "needs steps > 0",
+                                i, p.step));
+            step_lo = std::min(step_lo, step), step_hi = std::max(step_hi, step);
+            for (double v : {p.loss, p.val_loss.value_or(NAN)})
+                if (std::isfinite(v))
+                    loss_lo = std::min(loss_lo, v), loss_hi = std::max(loss_hi, v);
+        }
     if (!(loss_lo <= loss_hi)) loss_lo = 0, loss_hi = 1;  // nothing finite to show
     const double top = opt.title.empty() ? 20 : 44;
     return Frame{.left = 72,
@@ -86,44 +91,75 @@ std::vector<svg::Point> series(const std::vector<MetricsPoint>& points, const Fr
     return out;
 }
 
-void draw_legend(svg::Document& doc, const Frame& f, bool with_validation) {
+// How one curve is drawn and named in the legend.
+struct Curve {
+    std::string colour, name;
+    bool validation;
+};
+
+void draw_legend(svg::Document& doc, const Frame& f, const std::vector<Curve>& curves) {
     svg::Element& g = doc.add(svg::group("legend"));
-    const double x = f.left + f.width - 140, y = f.top + 10;
-    const int rows = with_validation ? 2 : 1;
-    g.add(svg::rect(x, y, 130, 10 + 20.0 * rows, "white"))
+    std::size_t longest = 0;
+    for (const Curve& c : curves) longest = std::max(longest, c.name.size());
+    const double box = 50 + 7.0 * static_cast<double>(longest);  // about 7 px a character at 12 px
+    const double x = f.left + f.width - box - 10, y = f.top + 10;
+    g.add(svg::rect(x, y, box, 10 + 20.0 * static_cast<double>(curves.size()), "white"))
         .attr("stroke", "#bbb")
         .attr("opacity", 0.9);
-    const std::pair<const char*, const char*> entries[] = {{train_colour, "train loss"},
-                                                           {val_colour, "validation loss"}};
-    for (int i = 0; i < rows; ++i) {
-        const double ry = y + 15 + 20.0 * i;
-        g.add(svg::line(x + 8, ry, x + 32, ry, entries[i].first)).attr("stroke-width", 2);
-        g.add(svg::text(x + 38, ry + 4, entries[i].second, 12));
+    for (std::size_t i = 0; i < curves.size(); ++i) {
+        const double ry = y + 15 + 20.0 * static_cast<double>(i);
+        g.add(svg::line(x + 8, ry, x + 32, ry, curves[i].colour))
+            .attr("stroke-width", curves[i].validation ? 2 : 1.5);
+        g.add(svg::text(x + 38, ry + 4, curves[i].name, 12));
     }
+}
+
+// One run's two curves; `pale` draws its train loss half transparent (several runs on a chart).
+void draw_run(svg::Document& doc, const Frame& f, const std::vector<MetricsPoint>& points,
+              const Curve& train, const Curve& val, bool pale, std::vector<Curve>& legend) {
+    svg::Element& line = doc.add(svg::polyline(series(points, f, false), train.colour))
+                             .attr("class", "train-loss")
+                             .attr("stroke-width", 1.5)
+                             .attr("stroke-linejoin", "round");
+    if (pale) line.attr("opacity", 0.45);
+    legend.push_back(train);
+    const std::vector<svg::Point> dots = series(points, f, true);
+    if (dots.empty()) return;
+    svg::Element& g = doc.add(svg::group("validation"));
+    g.add(svg::polyline(dots, val.colour)).attr("class", "val-loss").attr("stroke-width", 2);
+    for (const svg::Point& p : dots) g.add(svg::circle(p.x, p.y, 3, val.colour));
+    legend.push_back(val);
 }
 
 }  // namespace
 
 std::string loss_curve_svg(const std::vector<MetricsPoint>& points, const PlotOptions& opt) {
-    if (points.empty()) throw ValueError("loss_curve_svg: no metrics rows to plot");
-    const Frame f = make_frame(points, opt);
+    return loss_curves_svg({{.label = "", .points = points}}, opt);
+}
+
+std::string loss_curves_svg(const std::vector<LossRun>& runs, const PlotOptions& opt) {
+    const bool some =
+        std::any_of(runs.begin(), runs.end(), [](const LossRun& r) { return !r.points.empty(); });
+    if (!some) throw ValueError("loss_curve_svg: no metrics rows to plot");
+    const Frame f = make_frame(runs, opt);
     svg::Document doc(opt.width, opt.height);
     if (!opt.title.empty())
         doc.add(svg::text(opt.width / 2, 26, opt.title, 16, "middle"))
             .attr("font-weight", "bold")
             .attr("class", "title");
     draw_axes(doc, f, opt.step_label);
-    doc.add(svg::polyline(series(points, f, false), train_colour))
-        .attr("class", "train-loss")
-        .attr("stroke-width", 1.5)
-        .attr("stroke-linejoin", "round");
-    const std::vector<svg::Point> val = series(points, f, true);
-    if (!val.empty()) {
-        svg::Element& g = doc.add(svg::group("validation"));
-        g.add(svg::polyline(val, val_colour)).attr("class", "val-loss").attr("stroke-width", 2);
-        for (const svg::Point& p : val) g.add(svg::circle(p.x, p.y, 3, val_colour));
+    std::vector<Curve> legend;
+    if (runs.size() == 1) {  // one run: blue train loss, red validation loss
+        draw_run(doc, f, runs[0].points, {train_colour, "train loss", false},
+                 {val_colour, "validation loss", true}, false, legend);
+    } else {
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+            const std::string colour = run_colours[r % std::size(run_colours)];
+            draw_run(doc, f, runs[r].points, {colour, runs[r].label + " train", false},
+                     {colour, runs[r].label + " validation", true}, true, legend);
+        }
     }
-    draw_legend(doc, f, !val.empty());
+    draw_legend(doc, f, legend);
     return doc.str();
 }
 

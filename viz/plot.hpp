@@ -31,6 +31,14 @@ struct PlotOptions {
 std::string loss_curve_svg(const std::vector<MetricsPoint>& points,
                            const PlotOptions& options = {});
 
+// Several runs on one chart (fp32 against bf16, two learning rates): one colour per run, its train
+// loss thin and pale, its validation loss thick with dots, the legend naming each by `label`.
+struct LossRun {
+    std::string label;
+    std::vector<MetricsPoint> points;
+};
+std::string loss_curves_svg(const std::vector<LossRun>& runs, const PlotOptions& options = {});
+
 // The rows of a metrics JSONL file; blank lines are skipped, other fields ignored. IoError
 // "<path>: line <n>: <what>" for a line that is not a JSON object with a numeric "step" and "loss".
 std::vector<MetricsPoint> read_metrics_jsonl(const std::filesystem::path& path);
