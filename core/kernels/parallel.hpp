@@ -5,8 +5,6 @@
 // loop of a 64-element op), which a toy model pays on every op and a cached token about 50 times.
 #pragma once
 
-#include <omp.h>
-
 #include <cstdint>
 
 namespace tapegrad::kernels {
@@ -14,10 +12,9 @@ namespace tapegrad::kernels {
 inline constexpr std::int64_t parallel_threshold = 1 << 15;
 
 // True when `work` elements pass the threshold, more than one thread may run, and we are not
-// inside a parallel region already (a nested region would be a team of one).
-inline bool worth_threads(std::int64_t work) {
-    return work > parallel_threshold && !omp_in_parallel() && omp_get_max_threads() > 1;
-}
+// inside a parallel region already (a nested region would be a team of one). Defined in the .cpp,
+// so that installed headers need no <omp.h>.
+bool worth_threads(std::int64_t work);
 
 // body(i) for i in [0, n): across the threads when `work` (elements touched) is worth it, else
 // in this thread. For loops over rows; the rows' own loops vectorise.
