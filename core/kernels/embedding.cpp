@@ -21,7 +21,7 @@ void Embedding<T>::forward(const T* weight, const std::int32_t* ids, T* out, std
 template <class T>
 void Embedding<T>::backward(const T* dy, const std::int32_t* ids, T* dweight, std::int64_t n,
                             std::int64_t width) {
-    // Run by every thread of the team, or alone (then it owns every column).
+    // Run by every thread of the team, or alone, when it owns every column.
     const auto columns_of_this_thread = [&] {
         const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
         const std::int64_t lo = width * t / threads, hi = width * (t + 1) / threads;
@@ -32,12 +32,7 @@ void Embedding<T>::backward(const T* dy, const std::int32_t* ids, T* dweight, st
             for (std::int64_t c = lo; c < hi; ++c) dst[c] += src[c];
         }
     };
-    if (worth_threads(n * width)) {
-#pragma omp parallel
-        columns_of_this_thread();
-    } else {
-        columns_of_this_thread();
-    }
+    on_team_if(worth_threads(n * width), columns_of_this_thread);
 }
 
 template struct Embedding<float>;

@@ -2,13 +2,13 @@
 
 #include <cblas.h>
 
-#include <omp.h>
 #include <unistd.h>  // execv
 
 #include <algorithm>
 #include <cstdlib>
 
 #include "core/kernels/dnnl_gemm.hpp"
+#include "core/kernels/parallel.hpp"
 #include "core/precision.hpp"
 
 namespace tapegrad::kernels {
@@ -113,8 +113,8 @@ constexpr std::int64_t split_gemm_work = std::int64_t{1} << 23;
 
 void run_products(std::int64_t count, std::int64_t work_each, void (*product)(void*, std::int64_t),
                   void* context) {
-    const bool side_by_side = count > 1 && work_each < split_gemm_work && blas_shares_openmp_pool() &&
-                              !omp_in_parallel() && omp_get_max_threads() > 1;
+    const bool side_by_side =
+        count > 1 && work_each < split_gemm_work && blas_shares_openmp_pool() && threads_available();
     if (!side_by_side) {  // not `omp parallel if (false)`: BLAS would nest a team in that team of one,
         for (std::int64_t i = 0; i < count; ++i) product(context, i);  // which libgomp makes new
         return;                                                        // threads for, every time

@@ -61,7 +61,7 @@ void LayerNorm<T>::backward(const T* x, const T* w, const T* mean, const T* rstd
     const bool parallel = worth_threads(rows * width);
     const std::int64_t slots = params ? (parallel ? omp_get_max_threads() : 1) : 0;
     std::vector<T> parts(static_cast<std::size_t>(slots * 2 * width), T(0));
-    // Run by every thread of the team, or alone (then the `omp for` is a plain loop).
+    // Run by every thread of the team, or alone (see on_team_if).
     const auto rows_of_this_thread = [&] {
         T* pw = params ? parts.data() + omp_get_thread_num() * 2 * width : nullptr;
 #pragma omp for schedule(static)
@@ -77,12 +77,7 @@ void LayerNorm<T>::backward(const T* x, const T* w, const T* mean, const T* rstd
             }
         }
     };
-    if (parallel) {
-#pragma omp parallel
-        rows_of_this_thread();
-    } else {
-        rows_of_this_thread();
-    }
+    on_team_if(parallel, rows_of_this_thread);
     for (std::int64_t c = 0; c < width && params; ++c) {
         T sw = 0, sb = 0;
         for (std::int64_t t = 0; t < slots; ++t) {

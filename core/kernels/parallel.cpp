@@ -4,8 +4,8 @@
 
 namespace tapegrad::kernels {
 
-bool worth_threads(std::int64_t work) {
-    return work > parallel_threshold && !omp_in_parallel() && omp_get_max_threads() > 1;
-}
+bool threads_available() { return !omp_in_parallel() && omp_get_max_threads() > 1; }
+
+bool worth_threads(std::int64_t work) { return work > parallel_threshold && threads_available(); }
 
 }  // namespace tapegrad::kernels

@@ -11,10 +11,24 @@ namespace tapegrad::kernels {
 
 inline constexpr std::int64_t parallel_threshold = 1 << 15;
 
-// True when `work` elements pass the threshold, more than one thread may run, and we are not
-// inside a parallel region already (a nested region would be a team of one). Defined in the .cpp,
-// so that installed headers need no <omp.h>.
+// True when more than one thread may run and we are not inside a parallel region already (a nested
+// region would be a team of one). Defined in the .cpp, so installed headers need no <omp.h>.
+bool threads_available();
+
+// True when `work` elements pass the threshold and threads_available().
 bool worth_threads(std::int64_t work);
+
+// f() on every thread of a new team when `parallel`, else once in this thread, where the `omp for`
+// loops inside f run whole: a region only when it splits work.
+template <class F>
+void on_team_if(bool parallel, F&& f) {
+    if (parallel) {
+#pragma omp parallel
+        f();
+        return;
+    }
+    f();
+}
 
 // body(i) for i in [0, n): across the threads when `work` (elements touched) is worth it, else
 // in this thread. For loops over rows; the rows' own loops vectorise.
