@@ -4,6 +4,11 @@
 // vector-Jacobian product vᵀJ (what backward computes) element by element against
 // (L(x + eps·e_k) − L(x − eps·e_k)) / 2eps with L = Σ v ⊙ f(x). A wrong backward changes vᵀJ for
 // almost every v, so one projection finds it; `projections` adds more vectors for extra certainty.
+//
+// gradgradcheck checks the second derivatives the same way: the gradient of ⟨∂⟨f, v⟩/∂x, u⟩ (a
+// create_graph backward, differentiated again) against central differences of that first
+// derivative. fast mode trades elements for directions: uᵀJw against (L(x + eps·w) − L(x − eps·w))
+// / 2eps for random w, two forward passes per probe whatever the inputs' size.
 #pragma once
 
 #include <cstdint>
@@ -24,18 +29,26 @@ struct GradcheckOptions {
     // Per input, check a seeded random sample of at most this many elements (0 = every element):
     // a whole-model check stays affordable when each element costs two forward passes.
     std::size_t max_elements = 0;
+    // Check `probes` random directions instead of single elements (fast mode, for big models).
+    bool fast = false;
+    int probes = 4;
 };
 
 struct GradcheckReport {
     bool ok = true;
     std::size_t checked = 0;   // elements compared (each against every projection)
+    bool probes = false;       // fast mode: `checked` counts probes, `element` is the worst probe
     std::size_t input = 0;     // the worst element: which input...
     std::int64_t element = 0;  // ...which flat element of it
     double analytic = 0.0;     // ...the gradient backward gave
     double numeric = 0.0;      // ...and the central difference
     double max_abs_error = 0.0;
     double max_rel_error = 0.0;
-    std::string message() const;  // one line naming the worst element
+    // Said when it matters: "input 2: every gradient is 0 — is the input used?" (a pass that
+    // compared nothing but zeros).
+    std::vector<std::string> notes;
+    std::vector<std::size_t> zero_inputs;  // the inputs those notes are about
+    std::string message() const;           // one line naming the worst element, then the notes
 };
 
 using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
@@ -44,5 +57,11 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 // restored, so f may also read them through a module that holds them.
 GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
+
+// Second derivatives, in float64, with the same options and report. The inputs are those of
+// gradcheck plus, last, the upstream gradient v (random, seeded): "input N" with N the number of
+// inputs names it, so a backward whose gradient is wrong in dy is caught too.
+GradcheckReport gradgradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {});
 
 }  // namespace tapegrad

@@ -17,6 +17,8 @@
 namespace tapegrad {
 
 class Backward;
+// Whether ops record: off inside a NoGrad, and inside a backward sweep without create_graph.
+bool grad_enabled();
 using BackwardFn = void (*)(Backward&);
 
 // An op's non-tensor arguments (axes, flags, a scalar): each op declares a small named struct, e.g.
@@ -98,6 +100,10 @@ public:
     const Shape& out_shape() const { return node_.out_shape; }
     // Whether input i wants a gradient; compute only those.
     bool needs(std::size_t i) const { return node_.inputs[i].requires_grad(); }
+    // Whether this sweep records the gradients it computes (BackwardOptions::create_graph): the
+    // backward must then build them from recorded ops on its inputs, never from raw kernels or
+    // detached saved tensors (docs/design.md, "Second derivatives").
+    bool create_graph() const { return grad_enabled(); }
     // Adds g to input i's gradient, summing over broadcast axes first when g is larger.
     void accumulate(std::size_t i, const Tensor& g);
     // Adds g into a leaf's .grad(), as every sweep ends by doing.
@@ -119,21 +125,44 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
 void backward(const Tensor& root, BackwardOptions options = {});
 void backward(const Tensor& root, const Tensor& grad_output, BackwardOptions options = {});
 
-bool grad_enabled();
-
-// Nothing is recorded while a NoGrad is alive.
-class NoGrad {
+// Sets grad mode for its lifetime and restores the previous mode after.
+class GradModeGuard {
 public:
-    NoGrad();
-    ~NoGrad();
-    NoGrad(const NoGrad&) = delete;
-    NoGrad& operator=(const NoGrad&) = delete;
+    explicit GradModeGuard(bool on);
+    ~GradModeGuard();
+    GradModeGuard(const GradModeGuard&) = delete;
+    GradModeGuard& operator=(const GradModeGuard&) = delete;
 
 private:
     bool previous_;
 };
 
-// Sums g over the axes where `shape` was broadcast, giving a tensor of `shape` (no history).
+// Nothing is recorded while a NoGrad is alive.
+class NoGrad : GradModeGuard {
+public:
+    NoGrad() : GradModeGuard(false) {}
+};
+
+// Recording is on while an EnableGrad is alive, even inside a NoGrad: for a function that must
+// differentiate what it computes whatever its caller does (gradgradcheck's first derivative).
+class EnableGrad : GradModeGuard {
+public:
+    EnableGrad() : GradModeGuard(true) {}
+};
+
+// The gradients of `outputs` (each weighted by its grad_outputs entry; a scalar output may omit
+// it) with respect to `inputs`, returned rather than added into any .grad(). An input the outputs
+// do not depend on gets zeros. With create_graph the gradients are themselves differentiable.
+struct GradOptions {
+    std::vector<Tensor> grad_outputs;  // empty: ones for scalar outputs
+    bool create_graph = false;
+    bool retain_graph = false;  // create_graph implies it
+};
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const GradOptions& options = {});
+
+// Sums g over the axes where `shape` was broadcast, giving a tensor of `shape` (recorded when grad
+// mode is on, as in a create_graph sweep).
 Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 
 }  // namespace tapegrad

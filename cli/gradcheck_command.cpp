@@ -1,6 +1,7 @@
 // tapegrad gradcheck: compare every backward with central differences in float64.
 //   tapegrad gradcheck [--filter Attention/]     every op and layer (check/gradcheck_suite.hpp)
 //   tapegrad gradcheck --model DIR [--elements 20] a saved GPT, one row per parameter tensor
+//   --order 2: the suite's second derivatives (gradgradcheck); --fast: random-direction probes
 // Prints a table and "N of M checks passed"; exit status 1 if any check fails.
 #include <fmt/format.h>
 
@@ -21,6 +22,7 @@ struct GradcheckArgs {
     std::int64_t batch = 2, seq_len = 8;
     std::size_t elements = 20;
     std::uint64_t seed = 0;
+    int order = 1;
 };
 
 // Runs the suite's cases whose name contains the filter, printing each row as it finishes.
@@ -34,7 +36,7 @@ int run_suite(const GradcheckArgs& a) {
     fmt::print("{}", table.header());
     std::size_t passed = 0;
     for (const GradcheckCase& c : cases) {
-        const GradcheckReport report = c.run();
+        const GradcheckReport report = a.order == 2 ? c.run_order2() : c.run();
         passed += report.ok;
         fmt::print("{}", table.row(c, report));
         std::fflush(stdout);
@@ -75,6 +77,16 @@ Command add_gradcheck_command(CLI::App& parent) {
         ->capture_default_str();
     c->add_option("--rtol", a->options.rtol, "relative tolerance")
         ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    c->add_option("--order", a->order,
+                  "1: first derivatives; 2: second derivatives (gradgradcheck)")
+        ->check(CLI::Range(1, 2))
+        ->excludes(model)
+        ->capture_default_str();
+    c->add_flag("--fast", a->options.fast,
+                "check random directions (two forward passes each) instead of every element");
+    c->add_option("--probes", a->options.probes, "with --fast: directions per check")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     c->add_option("--batch", a->batch, "with --model: sequences in the random batch")
         ->needs(model)

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "autograd/ops/reduce.hpp"
+#include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/broadcast.hpp"
 #include "core/kernels/gemm.hpp"
@@ -107,6 +109,19 @@ struct MatmulAttrs {
     bool transpose_a, transpose_b;
 };
 
+// linear's backward as recorded ops, for a sweep that creates a graph: the same three products,
+// each through matmul and sum, so they have gradients of their own.
+void linear_backward_recorded(Backward& bw) {
+    const Tensor& x = bw.input(0);
+    const Tensor& w = bw.input(1);
+    const Tensor g =
+        reshape_to(bw.grad_out(), {bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
+    if (bw.needs(0)) bw.accumulate(0, reshape_to(matmul(g, w, false, true), x.shape()));
+    if (bw.needs(1))
+        bw.accumulate(1, matmul(reshape_to(x, {g.shape()[0], w.shape()[0]}), g, true, false));
+    if (bw.num_inputs() == 3 && bw.needs(2)) bw.accumulate(2, sum(g, {0}));
+}
+
 }  // namespace
 
 // C = op(A)·op(B). With G = dC:
@@ -152,6 +167,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     std::vector<Tensor> inputs{x, w};
     if (b.defined()) inputs.push_back(b);
     return record("linear", std::move(inputs), y, {}, [](Backward& bw) {
+        if (bw.create_graph()) return linear_backward_recorded(bw);
         const Tensor& w = bw.input(1);
         const Tensor g =
             bw.grad_out().view_as_shape({bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
