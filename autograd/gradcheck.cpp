@@ -39,8 +39,10 @@ double projected(const GradcheckFn& f, const std::vector<Tensor>& inputs, const 
 // The flat elements of input `input` to check, ascending: all of them, or a seeded sample of
 // max_elements distinct ones. Floyd's algorithm draws the sample without a [numel] buffer, so a
 // large embedding table costs no more than a bias.
-std::vector<std::int64_t> elements_to_check(std::int64_t numel, std::size_t input,
-                                            const GradcheckOptions& options) {
+}  // namespace
+
+std::vector<std::int64_t> detail::elements_to_check(std::int64_t numel, std::size_t input,
+                                                    const GradcheckOptions& options) {
     const auto n = static_cast<std::uint64_t>(numel);
     const std::uint64_t k = options.max_elements;
     std::vector<std::int64_t> out;
@@ -58,6 +60,8 @@ std::vector<std::int64_t> elements_to_check(std::int64_t numel, std::size_t inpu
     out.assign(picked.begin(), picked.end());
     return out;
 }
+
+namespace {
 
 // Central difference of L at element k of x, which is restored afterwards.
 double central_difference(const GradcheckFn& f, const std::vector<Tensor>& inputs, const Tensor& v,
@@ -110,6 +114,7 @@ std::string GradcheckReport::message() const {
         probes ? "probe" : fmt::format("input {} element", input), element, analytic, numeric,
         max_abs_error, max_rel_error);
     for (const std::string& note : notes) out += "; " + note;
+    if (located) out += "; " + located->message();
     return out;
 }
 
@@ -122,7 +127,7 @@ GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
     std::size_t checked = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (!inputs[i].requires_grad()) continue;
-        elements[i] = elements_to_check(inputs[i].numel(), i, options);
+        elements[i] = detail::elements_to_check(inputs[i].numel(), i, options);
         checked += elements[i].size();
         compared.push_back(i);
     }
@@ -140,7 +145,9 @@ GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
                           central_difference(f, inputs, v, x, k, options.eps));
         }
     }
-    return tally.finish(checked, compared);
+    GradcheckReport report = tally.finish(checked, compared);
+    if (options.locate && !report.ok) report.located = locate_wrong_node(f, inputs, options);
+    return report;
 }
 
 }  // namespace tapegrad

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,22 @@ struct GradcheckOptions {
     // Check `probes` random directions instead of single elements (fast mode, for big models).
     bool fast = false;
     int probes = 4;
+    // When the check fails, find the first node whose backward alone disagrees with central
+    // differences of that node's forward (GradcheckReport::located).
+    bool locate = false;
+    std::size_t locate_elements = 6;  // per node input, a seeded sample (0 = every element)
+};
+
+// The first recorded node whose backward disagrees with its own forward: what, where, how wrong.
+struct LocatedNode {
+    std::string op;            // "gelu"
+    std::size_t position = 0;  // among the nodes f records, from 0
+    std::vector<Shape> input_shapes;
+    std::string layer;  // the innermost layer that recorded it ("h.1.mlp"), or ""
+    std::size_t input = 0;
+    std::int64_t element = 0;
+    double analytic = 0.0, numeric = 0.0;
+    std::string message() const;
 };
 
 struct GradcheckReport {
@@ -48,6 +65,7 @@ struct GradcheckReport {
     // compared nothing but zeros).
     std::vector<std::string> notes;
     std::vector<std::size_t> zero_inputs;  // the inputs those notes are about
+    std::optional<LocatedNode> located;    // with options.locate, when the check failed
     std::string message() const;           // one line naming the worst element, then the notes
 };
 
@@ -57,6 +75,14 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 // restored, so f may also read them through a module that holds them.
 GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
+
+// The fault locator on its own: replays f, and for each node in recording order compares its
+// backward alone (for a random upstream gradient) with central differences of that node's output
+// as one input element moves. nullopt when every node agrees. f must be deterministic (dropout
+// off), its inputs as for gradcheck. Costs two forward passes per sampled element per node input.
+std::optional<LocatedNode> locate_wrong_node(const GradcheckFn& f,
+                                             const std::vector<Tensor>& inputs,
+                                             const GradcheckOptions& options = {});
 
 // Second derivatives, in float64, with the same options and report. The inputs are those of
 // gradcheck plus, last, the upstream gradient v (random, seeded): "input N" with N the number of

@@ -55,6 +55,9 @@ private:
     double worst_excess_ = -INFINITY;  // > 0 means a failure
 };
 
+// The flat elements of an input to check, ascending: all, or a seeded sample of max_elements.
+std::vector<std::int64_t> elements_to_check(std::int64_t numel, std::size_t input,
+                                            const GradcheckOptions& options);
 // f(inputs) without recording: the output's shape, or a value of L.
 Tensor evaluate_without_grad(const GradcheckFn& f, const std::vector<Tensor>& inputs);
 // The projection vector v for an output like `probe`: uniform in [0.5, 1.5], seeded.

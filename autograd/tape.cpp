@@ -19,10 +19,16 @@ thread_local bool grad_mode = true;
 thread_local std::uint64_t next_seq = 1;
 thread_local std::uint64_t next_sweep = 1;
 
+// The installed record hooks with the count of nodes each has seen, and the open TapeScope names
+// (kept only while a hook is installed).
+thread_local std::vector<std::pair<detail::RecordHook*, std::size_t>> record_hooks;
+thread_local std::vector<std::string> scopes;
+
 // What the running sweep does beyond the default: the inputs whose gradients grad() returns
 // (then no leaf's .grad() changes), as pairs of the tensor and its gradient so far.
 struct Sweep {
     std::vector<std::pair<const TensorImpl*, Tensor>>* captured = nullptr;
+    bool propagate = true;  // false: one node's backward alone (node_vjp)
 };
 thread_local Sweep* current_sweep = nullptr;
 
@@ -169,6 +175,7 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
     if (detail::anomaly_on()) detail::check_backward(node_.op, node_.inputs, node_.out_shape, i, g);
     const Tensor summed = g.shape() == in.shape() ? g : sum_to_shape(g, in.shape());
     const bool captured = capture(in, summed);
+    if (current_sweep && !current_sweep->propagate) return;
     if (in.grad_fn()) {
         add_into(in.grad_fn()->grad_out, summed);
     } else if (!captured && !(current_sweep && current_sweep->captured)) {
@@ -182,8 +189,11 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
                   attrs);
 }
 
-Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const OpAttrs& attrs) {
+namespace {
+
+Tensor record_node(const char* op, std::vector<Tensor> inputs, Tensor out,
+                   std::vector<Tensor> saved, BackwardFn fn, const OpAttrs& attrs,
+                   std::shared_ptr<void> state) {
     if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
     if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
     const bool any = std::any_of(inputs.begin(), inputs.end(),
@@ -196,13 +206,73 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
     node->inputs = std::move(inputs);
     node->saved = std::move(saved);
     node->attrs = attrs;
+    node->state = std::move(state);
     node->out_shape = out.shape();
     node->out_dtype = out.dtype();
     node->hold_buffers();
+    detail::Node& recorded = *node;
     out.impl().grad_fn = std::move(node);
     out.impl().requires_grad = true;
+    for (auto& [hook, count] : record_hooks)
+        hook->on_record(count++, recorded, out, scopes.empty() ? std::string() : scopes.back());
     return out;
 }
+
+}  // namespace
+
+Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
+              BackwardFn fn, const OpAttrs& attrs) {
+    return record_node(op, std::move(inputs), std::move(out), std::move(saved), fn, attrs, {});
+}
+
+Tensor record_with_state(const char* op, std::vector<Tensor> inputs, Tensor out,
+                         std::shared_ptr<void> state, BackwardFn fn) {
+    return record_node(op, std::move(inputs), std::move(out), {}, fn, {}, std::move(state));
+}
+
+TapeScope::TapeScope(const std::string& name) {
+    if (record_hooks.empty()) return;
+    scopes.push_back(name);
+    pushed_ = true;
+}
+
+TapeScope::~TapeScope() {
+    if (pushed_) scopes.pop_back();
+}
+
+namespace detail {
+
+ScopedRecordHook::ScopedRecordHook(RecordHook& hook) { record_hooks.emplace_back(&hook, 0); }
+ScopedRecordHook::~ScopedRecordHook() { record_hooks.pop_back(); }
+
+std::vector<Tensor> node_vjp(Node& node, const Tensor& v) {
+    std::vector<std::pair<const TensorImpl*, Tensor>> captured;
+    for (const Tensor& in : node.inputs) captured.emplace_back(&in.impl(), Tensor());
+    Sweep sweep{&captured, false};
+    Sweep* const previous = current_sweep;
+    current_sweep = &sweep;
+    try {
+        NoGrad plain;
+        node.grad_out = v;
+        Backward bw(node);
+        node.fn(bw);
+    } catch (...) {
+        node.grad_out = Tensor();
+        current_sweep = previous;
+        throw;
+    }
+    node.grad_out = Tensor();
+    current_sweep = previous;
+    std::vector<Tensor> out;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        const Tensor& in = node.inputs[i];
+        out.push_back(captured[i].second.defined() ? captured[i].second
+                                                   : zeros(in.shape(), {.dtype = in.dtype()}));
+    }
+    return out;
+}
+
+}  // namespace detail
 
 namespace detail {
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -78,6 +79,9 @@ struct Node {
     Tensor grad_out;              // upstream gradient, summed over consumers during a sweep
     std::uint64_t visit_mark = 0;  // which sweep last collected this node
     bool freed = false;           // saved tensors released by a backward without retain_graph
+    // A user op's own object (autograd/function.hpp), null for built-in ops: an empty shared_ptr
+    // costs no allocation.
+    std::shared_ptr<void> state;
     // The buffers held, as handles: Module::to(dtype) may give a tensor new storage meanwhile.
     std::vector<std::shared_ptr<Storage>> held;
 };
@@ -98,6 +102,11 @@ public:
         return node_.attrs.get<A>(node_.op);
     }
     const Shape& out_shape() const { return node_.out_shape; }
+    // The state record_with_state stored, as the type the op stored.
+    template <class S>
+    S& state() const {
+        return *static_cast<S*>(node_.state.get());
+    }
     // Whether input i wants a gradient; compute only those.
     bool needs(std::size_t i) const { return node_.inputs[i].requires_grad(); }
     // Whether this sweep records the gradients it computes (BackwardOptions::create_graph): the
@@ -119,6 +128,11 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
               std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs = {});
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
               BackwardFn fn, const OpAttrs& attrs = {});
+
+// record() for an op that owns an object of its own (a user op's captures, autograd/function.hpp);
+// `op` may point into `state`, which the node keeps alive.
+Tensor record_with_state(const char* op, std::vector<Tensor> inputs, Tensor out,
+                         std::shared_ptr<void> state, BackwardFn fn);
 
 // Reverse-mode sweep from `root`, adding into the .grad() of every leaf it reaches; a scalar
 // root needs no upstream gradient. `loss.backward()` (core/tensor.hpp) runs this same sweep.
@@ -160,6 +174,46 @@ struct GradOptions {
 };
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const GradOptions& options = {});
+
+// Names the layer that records the ops run while it is alive ("h.0.attn", a module's path), for
+// the fault locator's report. Costs one check when no locator is watching.
+class TapeScope {
+public:
+    explicit TapeScope(const std::string& name);
+    ~TapeScope();
+    TapeScope(const TapeScope&) = delete;
+    TapeScope& operator=(const TapeScope&) = delete;
+
+private:
+    bool pushed_ = false;
+};
+
+namespace detail {
+
+// Watches record() while installed (ScopedRecordHook): the fault locator replays a function and
+// sees, or replaces the values of, every op's output; tests use one to plant a wrong backward.
+// `position` counts the nodes recorded since the hook was installed; `scope` is the innermost
+// TapeScope's name.
+class RecordHook {
+public:
+    virtual ~RecordHook() = default;
+    virtual void on_record(std::size_t position, Node& node, Tensor& out,
+                           const std::string& scope) = 0;
+};
+
+class ScopedRecordHook {
+public:
+    explicit ScopedRecordHook(RecordHook& hook);
+    ~ScopedRecordHook();
+    ScopedRecordHook(const ScopedRecordHook&) = delete;
+    ScopedRecordHook& operator=(const ScopedRecordHook&) = delete;
+};
+
+// What one node's backward alone gives each input for the upstream gradient v (zeros for an
+// input it gives nothing), without propagating further or touching any .grad().
+std::vector<Tensor> node_vjp(Node& node, const Tensor& v);
+
+}  // namespace detail
 
 // Sums g over the axes where `shape` was broadcast, giving a tensor of `shape` (recorded when grad
 // mode is on, as in a create_graph sweep).

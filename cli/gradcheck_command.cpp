@@ -1,7 +1,8 @@
 // tapegrad gradcheck: compare every backward with central differences in float64.
 //   tapegrad gradcheck [--filter Attention/]     every op and layer (check/gradcheck_suite.hpp)
 //   tapegrad gradcheck --model DIR [--elements 20] a saved GPT, one row per parameter tensor
-//   --order 2: the suite's second derivatives (gradgradcheck); --fast: random-direction probes
+//   --order 2: the suite's second derivatives (gradgradcheck); --fast: random-direction probes;
+//   --locate (with --model): on a failure, the first node whose backward disagrees
 // Prints a table and "N of M checks passed"; exit status 1 if any check fails.
 #include <fmt/format.h>
 
@@ -23,6 +24,7 @@ struct GradcheckArgs {
     std::size_t elements = 20;
     std::uint64_t seed = 0;
     int order = 1;
+    bool locate = false;
 };
 
 // Runs the suite's cases whose name contains the filter, printing each row as it finishes.
@@ -51,9 +53,14 @@ int run_model(const GradcheckArgs& a) {
     fmt::print("{}: float64, batch {} x {} random tokens, up to {} elements per tensor\n", a.model,
                a.batch, a.seq_len, a.elements);
     fmt::print("{}", format_parameter_table(checks));
-    for (const ParameterCheck& c : checks)
-        if (!c.ok) return 1;
-    return 0;
+    bool ok = true;
+    for (const ParameterCheck& c : checks) ok = ok && c.ok;
+    if (!ok && a.locate) {
+        const auto found = locate_in_gpt(a.model, a.batch, a.seq_len, a.seed, a.options);
+        fmt::print("{}\n", found ? found->message()
+                                 : "locate: every node's backward agrees with its forward");
+    }
+    return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -88,6 +95,9 @@ Command add_gradcheck_command(CLI::App& parent) {
     c->add_option("--probes", a->options.probes, "with --fast: directions per check")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    c->add_flag("--locate", a->locate,
+                "with --model: when a check fails, name the first node whose backward is wrong")
+        ->needs(model);
     c->add_option("--batch", a->batch, "with --model: sequences in the random batch")
         ->needs(model)
         ->check(CLI::PositiveNumber)
