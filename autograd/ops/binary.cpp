@@ -52,8 +52,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
     Tensor y = forward("div", BinaryOp::div, a, b);
     return record("div", {a, b}, y, {y.detach()}, [](Backward& bw) {
         if (bw.needs(0)) bw.accumulate(0, div(bw.grad_out(), bw.input(1)));
+        if (!bw.needs(1)) return;
         const Tensor y = bw.create_graph() ? div(bw.input(0), bw.input(1)) : bw.saved(0);
-        if (bw.needs(1)) bw.accumulate(1, neg(div(mul(bw.grad_out(), y), bw.input(1))));
+        bw.accumulate(1, neg(div(mul(bw.grad_out(), y), bw.input(1))));
     });
 }
 
@@ -64,8 +65,9 @@ Tensor pow(const Tensor& a, const Tensor& b) {
         const Tensor& a = bw.input(0);
         const Tensor& b = bw.input(1);
         if (bw.needs(0)) bw.accumulate(0, mul(bw.grad_out(), mul(b, pow(a, add_scalar(b, -1.0)))));
+        if (!bw.needs(1)) return;
         const Tensor y = bw.create_graph() ? pow(a, b) : bw.saved(0);
-        if (bw.needs(1)) bw.accumulate(1, mul(bw.grad_out(), mul(y, log(a))));
+        bw.accumulate(1, mul(bw.grad_out(), mul(y, log(a))));
     });
 }
 
