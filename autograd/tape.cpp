@@ -31,6 +31,18 @@ void add_into(Tensor& slot, const Tensor& g) {
     slot = slot.defined() ? add_grads(slot, g) : g;
 }
 
+// What a node keeps of an input whose values its backward never reads: the same place in the graph
+// without the buffer. A leaf that requires grad stays whole, as its gradient accumulates on it.
+Tensor link_only(const Tensor& t) {
+    if (!t.defined() || (t.is_leaf() && t.requires_grad())) return t;
+    auto link = std::make_shared<TensorImpl>();
+    link->shape = t.shape();
+    link->dtype = t.dtype();
+    link->requires_grad = t.requires_grad();
+    link->grad_fn = t.grad_fn();
+    return Tensor(std::move(link));
+}
+
 // Every node reachable from root, in reverse recording order.
 std::vector<detail::Node*> collect(detail::Node* root) {
     const std::uint64_t mark = next_sweep++;
@@ -115,14 +127,24 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
     }
 }
 
+InputReads InputReads::only(std::initializer_list<std::size_t> inputs) {
+    std::uint64_t bits = 0;
+    for (std::size_t i : inputs) {
+        if (i >= 64) throw std::logic_error("InputReads::only: inputs are numbered below 64");
+        bits |= std::uint64_t{1} << i;
+    }
+    return InputReads(bits, false);
+}
+
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
-              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs) {
+              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs,
+              InputReads reads) {
     return record(op, std::vector<Tensor>(inputs), std::move(out), std::vector<Tensor>(saved), fn,
-                  attrs);
+                  attrs, reads);
 }
 
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const OpAttrs& attrs) {
+              BackwardFn fn, const OpAttrs& attrs, InputReads reads) {
     if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
     if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
     const bool any = std::any_of(inputs.begin(), inputs.end(),
@@ -133,6 +155,8 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
     node->seq = next_seq++;
     node->fn = fn;
     node->inputs = std::move(inputs);
+    for (std::size_t i = 0; i < node->inputs.size(); ++i)
+        if (!reads.reads(i)) node->inputs[i] = link_only(node->inputs[i]);
     node->saved = std::move(saved);
     node->attrs = attrs;
     node->out_shape = out.shape();
@@ -150,7 +174,7 @@ void Node::hold_buffers() {
     held.reserve(inputs.size() + saved.size());
     for (const auto* list : {&inputs, &saved}) {
         for (const Tensor& t : *list) {
-            if (!t.defined()) continue;  // an optional bias may be absent
+            if (!t.defined() || !t.impl().storage) continue;  // an absent bias; a link only
             if (t.impl().storage->has_writer()) {
                 held.clear();  // nothing is held yet: the counts go up below
                 throw ValueError(fmt::format(

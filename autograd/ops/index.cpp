@@ -37,16 +37,19 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
         kernels::Embedding<T>::forward(weight.data<T>(), ids.data<std::int32_t>(), y.data<T>(),
                                        ids.numel(), width);
     });
-    return record("embedding", {weight, ids}, y, {}, [](Backward& bw) {
-        const Tensor& weight = bw.input(0);
-        const Tensor& ids = bw.input(1);
-        Tensor dweight = zeros(weight.shape(), {.dtype = weight.dtype()});
-        dispatch("embedding backward", weight.dtype(), [&]<class T>() {
-            kernels::Embedding<T>::backward(bw.grad_out().data<T>(), ids.data<std::int32_t>(),
-                                            dweight.data<T>(), ids.numel(), weight.shape()[1]);
-        });
-        bw.accumulate(0, dweight);
-    });
+    return record(
+        "embedding", {weight, ids}, y, {},
+        [](Backward& bw) {
+            const Tensor& weight = bw.input(0);
+            const Tensor& ids = bw.input(1);
+            Tensor dweight = zeros(weight.shape(), {.dtype = weight.dtype()});
+            dispatch("embedding backward", weight.dtype(), [&]<class T>() {
+                kernels::Embedding<T>::backward(bw.grad_out().data<T>(), ids.data<std::int32_t>(),
+                                                dweight.data<T>(), ids.numel(), weight.shape()[1]);
+            });
+            bw.accumulate(0, dweight);
+        },
+        {}, InputReads::only({1}));
 }
 
 }  // namespace tapegrad

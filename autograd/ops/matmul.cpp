@@ -9,6 +9,7 @@
 #include "autograd/tape.hpp"
 #include "core/kernels/broadcast.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/precision.hpp"
 
 namespace tapegrad {
 namespace {
@@ -107,6 +108,47 @@ struct MatmulAttrs {
     bool transpose_a, transpose_b;
 };
 
+// linear in bf16 mixed precision (core/precision.hpp) on x [rows, in]: x and W are rounded to bf16
+// once, and backward keeps those copies instead of the float32 tensors. x's float32 buffer is then
+// freed with the forward (its copy takes half the memory), and backward rounds neither again: W is
+// rounded once a step, not at each of its two products. Rounding is deterministic, so the results
+// are those of rounding at every product.
+//   dx = dy·Wᵀ   dW = xᵀ·dy   (dy rounded once for both)   db = Σ_rows dy
+Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Shape& out_shape,
+                   std::vector<Tensor> inputs) {
+    const std::int64_t rows = x.dim(0), in = x.dim(1), out = w.dim(1);
+    const Tensor x16 = x.to(bf16), w16 = w.to(bf16);
+    Tensor y = Tensor::empty({rows, out}, f32);
+    if (b.defined()) fill_rows(y.data<float>(), b.data<float>(), rows, out);
+    kernels::gemm_bf16(false, false, rows, out, in, 1.0f, {.bf16 = x16.data<std::uint16_t>()}, in,
+                       {.bf16 = w16.data<std::uint16_t>()}, out, b.defined() ? 1.0f : 0.0f,
+                       y.data<float>(), out);
+    const auto backward = [](Backward& bw) {
+        const Tensor &x16 = bw.saved(0), &w16 = bw.saved(1);
+        const std::int64_t rows = x16.dim(0), in = x16.dim(1), out = w16.dim(1);
+        const Tensor g = bw.grad_out().view_as_shape({rows, out});
+        const Tensor g16 = g.to(bf16);
+        if (bw.needs(0)) {
+            Tensor dx = Tensor::empty({rows, in}, f32);
+            kernels::gemm_bf16(
+                false, true, rows, in, out, 1.0f, {.bf16 = g16.data<std::uint16_t>()}, out,
+                {.bf16 = w16.data<std::uint16_t>()}, out, 0.0f, dx.data<float>(), in);
+            bw.accumulate(0, dx.view_as_shape(bw.input(0).shape()));
+        }
+        if (bw.needs(1)) {
+            Tensor dw = Tensor::empty({in, out}, f32);
+            kernels::gemm_bf16(
+                true, false, in, out, rows, 1.0f, {.bf16 = x16.data<std::uint16_t>()}, in,
+                {.bf16 = g16.data<std::uint16_t>()}, out, 0.0f, dw.data<float>(), out);
+            bw.accumulate(1, dw);
+        }
+        if (bw.num_inputs() == 3 && bw.needs(2))
+            bw.accumulate(2, kernels::sum_keepdims(g, {0}).view_as_shape(bw.input(2).shape()));
+    };
+    return record("linear", std::move(inputs), y.view_as_shape(out_shape), {x16, w16}, backward, {},
+                  InputReads::none());
+}
+
 }  // namespace
 
 // C = op(A)·op(B). With G = dC:
@@ -145,12 +187,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     if (b.defined() && b.dtype() != w.dtype())
         throw ValueError(fmt::format("linear: kernel {} {}, bias {} {}: dtypes differ", w.shape(),
                                      dtype_name(w.dtype()), b.shape(), dtype_name(b.dtype())));
-    Tensor y = forward(x.view_as_shape(flat), w, false, false, b);
     Shape out_shape(x.shape().dims().first(x.rank() - 1));
     out_shape.push_back(w.shape()[1]);
-    y = y.view_as_shape(out_shape);
     std::vector<Tensor> inputs{x, w};
     if (b.defined()) inputs.push_back(b);
+    if (x.dtype() == f32 && w.dtype() == f32 && precision() == Precision::bf16)
+        return linear_bf16(x.view_as_shape(flat), w, b, out_shape, std::move(inputs));
+    const Tensor y = forward(x.view_as_shape(flat), w, false, false, b).view_as_shape(out_shape);
     return record("linear", std::move(inputs), y, {}, [](Backward& bw) {
         const Tensor& w = bw.input(1);
         const Tensor g =

@@ -82,7 +82,7 @@ Tensor permuted(const char* op, const Tensor& x, const std::vector<std::size_t>&
             for (std::size_t k = 0; k < inverse.size(); ++k) inverse[attrs.axes[k]] = k;
             bw.accumulate(0, kernels::permute(bw.grad_out(), inverse));
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // Python's rule for a slice bound: negative counts from the end, then clamp into [0, n].
@@ -108,7 +108,7 @@ Tensor narrowed(const char* op, const Tensor& x, std::size_t axis, std::int64_t 
             kernels::narrow_assign(dx, bw.grad_out(), axis, begin);
             bw.accumulate(0, dx);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // The shape of concat(xs, axis): every input has the first one's dtype, rank and sizes off `axis`.
@@ -192,7 +192,8 @@ struct ConcatAttrs {
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
     return record(
         "reshape", {x}, x.view_as_shape(infer_shape(x.shape(), shape)), {},
-        [](Backward& bw) { bw.accumulate(0, bw.grad_out().view_as_shape(bw.input(0).shape())); });
+        [](Backward& bw) { bw.accumulate(0, bw.grad_out().view_as_shape(bw.input(0).shape())); },
+        {}, InputReads::none());
 }
 
 Tensor transpose(const Tensor& x, std::int64_t axis0, std::int64_t axis1) {
@@ -236,7 +237,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
                 offset += n;
             }
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // Piece k is x[..., offset_k : offset_k + sizes[k], ...]; each piece is a slice on the tape.
@@ -267,8 +268,9 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     expect_broadcasts_to("broadcast_to", fmt::format("{} to {}", x.shape(), shape), x.shape(),
                          shape);
-    return record("broadcast_to", {x}, kernels::expand(x, shape), {},
-                  [](Backward& bw) { bw.accumulate(0, bw.grad_out()); });
+    return record(
+        "broadcast_to", {x}, kernels::expand(x, shape), {},
+        [](Backward& bw) { bw.accumulate(0, bw.grad_out()); }, {}, InputReads::none());
 }
 
 // y = cond ? a : b;  da = cond ? dy : 0,  db = cond ? 0 : dy  (accumulate sums each to its shape)
@@ -279,12 +281,15 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
         throw ValueError(fmt::format("where: a {} {}, b {} {}: dtypes differ", a.shape(),
                                      dtype_name(a.dtype()), b.shape(), dtype_name(b.dtype())));
     const Tensor y = kernels::select(cond, a, b, where_shape(cond.shape(), a.shape(), b.shape()));
-    return record("where", {cond, a, b}, y, {}, [](Backward& bw) {
-        const Tensor& dy = bw.grad_out();
-        const Tensor zero = scalar_like(dy, 0.0);
-        if (bw.needs(1)) bw.accumulate(1, kernels::select(bw.input(0), dy, zero, dy.shape()));
-        if (bw.needs(2)) bw.accumulate(2, kernels::select(bw.input(0), zero, dy, dy.shape()));
-    });
+    return record(
+        "where", {cond, a, b}, y, {},
+        [](Backward& bw) {
+            const Tensor& dy = bw.grad_out();
+            const Tensor zero = scalar_like(dy, 0.0);
+            if (bw.needs(1)) bw.accumulate(1, kernels::select(bw.input(0), dy, zero, dy.shape()));
+            if (bw.needs(2)) bw.accumulate(2, kernels::select(bw.input(0), zero, dy, dy.shape()));
+        },
+        {}, InputReads::only({0}));
 }
 
 // y = mask ? value : x, mask broadcast to x;  dx = mask ? 0 : dy
@@ -294,10 +299,13 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
     expect_broadcasts_to("masked_fill", fmt::format("x {}, mask {}", x.shape(), mask.shape()),
                          mask.shape(), x.shape());
     const Tensor y = kernels::select(mask, scalar_like(x, value), x, x.shape());
-    return record("masked_fill", {x, mask}, y, {}, [](Backward& bw) {
-        const Tensor& dy = bw.grad_out();
-        bw.accumulate(0, kernels::select(bw.input(1), scalar_like(dy, 0.0), dy, dy.shape()));
-    });
+    return record(
+        "masked_fill", {x, mask}, y, {},
+        [](Backward& bw) {
+            const Tensor& dy = bw.grad_out();
+            bw.accumulate(0, kernels::select(bw.input(1), scalar_like(dy, 0.0), dy, dy.shape()));
+        },
+        {}, InputReads::only({1}));
 }
 
 }  // namespace tapegrad

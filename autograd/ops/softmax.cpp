@@ -43,7 +43,7 @@ Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool lo
             });
             bw.accumulate(0, dx);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // Checks the operands and describes which positions are kept.
@@ -96,7 +96,7 @@ Tensor masked_softmax(const Tensor& scores, const Tensor& mask, double scale, bo
             });
             bw.accumulate(0, dscores);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 }  // namespace tapegrad
