@@ -197,8 +197,9 @@ int run_train(TrainArgs& a) {
     }
     save(first_step + r.steps);
     if (!root) return 0;
-    fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, validation loss {:.4f}{}\n",
-               first_step, first_step + r.steps, r.seconds, r.last_loss, r.val_loss,
+    fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, {}{}\n", first_step,
+               first_step + r.steps, r.seconds, r.last_loss,
+               r.val_loss ? fmt::format("validation loss {:.4f}", *r.val_loss) : "not validated",
                a.save.empty() ? "" : fmt::format("; saved {}", a.save));
     return 0;
 }

@@ -76,7 +76,7 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
     return {.steps = r.steps,
             .seconds = r.seconds,
             .last_loss = r.last_loss,
-            .val_loss = r.val_loss.value_or(0.0),
+            .val_loss = r.val_loss,
             .val_curve = r.val_curve};
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,7 @@ struct LmTrainResult {
     std::int64_t steps = 0;  // steps run in this call
     double seconds = 0.0;
     double last_loss = 0.0;
-    double val_loss = 0.0;                                   // at the end
+    std::optional<double> val_loss;  // at the end; none when no validation ran (--stop-at early)
     std::vector<std::pair<std::int64_t, double>> val_curve;  // (step, validation loss)
 };
 
