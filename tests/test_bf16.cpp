@@ -168,6 +168,28 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("bf16 tied head: x·Wᵀ keeps bf16 copies too, with the values of rounding at each product") {
+    if (!bf16_here()) return;
+    const PrecisionScope bf16(Precision::bf16);
+    const Tensor x = uniform({2, 7, 12}, -1, 1, {.seed = 9, .requires_grad = true});
+    const Tensor wte = uniform({23, 12}, -1, 1, {.seed = 10, .requires_grad = true});
+    const Tensor upstream = uniform({2, 7, 23}, -1, 1, {.seed = 11});
+    const auto grads = [&](const Tensor& y) {
+        for (const Tensor& t : {x, wte}) t.zero_grad();
+        y.backward(upstream);
+        return std::vector<Tensor>{y.detach(), x.grad(), wte.grad()};
+    };
+    // The reference rounds at every product: a right operand with a batch axis takes matmul's
+    // general path (x as one matrix, so that dyᵀ·x is one product, as in the head).
+    const std::vector<Tensor> reference = grads(reshape(
+        matmul(reshape(x, {14, 12}), reshape(wte, {1, 23, 12}), false, true), {2, 7, 23}));
+    const std::vector<Tensor> got = grads(matmul(x * 1.0, wte, false, true));
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);
+        CHECK(same_bits(got[i], reference[i]));
+    }
+}
+
 TEST_CASE("bf16: without bf16 instructions a bf16 request runs fp32, bit for bit") {
     const Tensor a = uniform({2, 9, 13}, -1, 1, {.seed = 3}),
                  b = uniform({13, 7}, -1, 1, {.seed = 4});
