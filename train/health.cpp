@@ -1,0 +1,120 @@
+#include "train/health.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/tape.hpp"
+
+namespace tapegrad {
+namespace {
+
+double norm(const std::vector<double>& v) {
+    double s = 0.0;
+    for (double x : v) s += x * x;
+    return std::sqrt(s);
+}
+
+double distance(const std::vector<double>& a, const std::vector<double>& b) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+    return std::sqrt(s);
+}
+
+// Mean and population std over all entries.
+std::pair<double, double> mean_std(const std::vector<double>& v) {
+    double sum = 0.0, sq = 0.0;
+    for (double x : v) sum += x;
+    const double mean = sum / static_cast<double>(v.size());
+    for (double x : v) sq += (x - mean) * (x - mean);
+    return {mean, std::sqrt(sq / static_cast<double>(v.size()))};
+}
+
+// weights [B,H,Tq,Tk] -> per head the mean over batch and queries of −Σ_k p·ln p (0·ln 0 = 0).
+std::vector<double> entropy_per_head(const Tensor& weights) {
+    const std::int64_t B = weights.dim(0), H = weights.dim(1), Tq = weights.dim(2),
+                       Tk = weights.dim(3);
+    const std::vector<double> p = weights.to_vector();
+    std::vector<double> out(static_cast<std::size_t>(H), 0.0);
+    for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t h = 0; h < H; ++h)
+            for (std::int64_t i = 0; i < Tq * Tk; ++i) {
+                const double x = p[static_cast<std::size_t>(((b * H + h) * Tq * Tk) + i)];
+                if (x > 0) out[static_cast<std::size_t>(h)] -= x * std::log(x);
+            }
+    for (double& e : out) e /= static_cast<double>(B * Tq);
+    return out;
+}
+
+}  // namespace
+
+std::vector<ParameterHealth> parameter_health(
+    const std::vector<std::pair<std::string, Tensor>>& parameters,
+    const std::vector<Tensor>& before) {
+    if (before.size() != parameters.size())
+        throw ValueError(fmt::format("parameter_health: {} parameters but {} saved copies",
+                                     parameters.size(), before.size()));
+    std::vector<ParameterHealth> out;
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+        const auto& [name, w] = parameters[i];
+        const std::vector<double> old = before[i].to_vector(), now = w.to_vector();
+        const Tensor g = w.grad();
+        const double weight_norm = norm(old);
+        out.push_back({.name = name,
+                       .grad_norm = g.defined() ? norm(g.to_vector()) : 0.0,
+                       .weight_norm = weight_norm,
+                       .update_ratio = weight_norm > 0 ? distance(now, old) / weight_norm : 0.0});
+    }
+    return out;
+}
+
+void activation_health(const GptActivations& pass, HealthStats& stats) {
+    stats.layers.clear();
+    for (std::size_t l = 0; l < pass.attention.size(); ++l) {
+        const auto [mean, std] = mean_std(pass.residual[l + 1].to_vector());  // after block l
+        const std::vector<double> pre = pass.gelu_inputs[l].to_vector();
+        const auto below = std::count_if(pre.begin(), pre.end(), [](double x) { return x < -3; });
+        stats.layers.push_back(
+            {.mean = mean,
+             .std = std,
+             .gelu_below_minus3 = static_cast<double>(below) / static_cast<double>(pre.size()),
+             .attention_entropy = entropy_per_head(pass.attention[l])});
+    }
+    double biggest = 0.0;
+    for (double z : pass.logits.to_vector()) biggest = std::max(biggest, std::abs(z));
+    stats.logit_max = biggest;
+}
+
+HealthMonitor::HealthMonitor(HealthOptions options, Gpt* gpt) : opt_(options), gpt_(gpt) {
+    if (opt_.every < 1)
+        throw ValueError(fmt::format("HealthMonitor: every must be positive (got {})", opt_.every));
+}
+
+void HealthMonitor::on_step_begin(FitRun& run, std::int64_t step) {
+    measuring_ = step % opt_.every == 0;
+    if (!measuring_) return;
+    before_.clear();
+    NoGrad no_grad;
+    for (const auto& [name, w] : run.model().named_parameters()) before_.push_back(w.clone());
+    if (gpt_) gpt_->record_next_forward();
+}
+
+void HealthMonitor::on_step_end(FitRun& run, const StepLogs& logs) {
+    if (!measuring_) return;
+    measuring_ = false;
+    HealthStats stats{.step = logs.step};
+    stats.parameters = parameter_health(run.model().named_parameters(), before_);
+    before_.clear();
+    if (gpt_) {
+        const GptActivations pass = gpt_->take_activations();
+        if (!pass.logits.defined())
+            throw ValueError(
+                "HealthMonitor: the GPT it watches did not run in this step (is it "
+                "the model fit trains?)");
+        activation_health(pass, stats);
+    }
+    latest_ = std::move(stats);
+}
+
+}  // namespace tapegrad
