@@ -78,7 +78,7 @@ Report known_report() {
                                                  .key_labels = {"a", "b", "c", "d"}},
                     .lens = known_lens(),
                     .sample = "hello & goodbye",
-                    .gradcheck = "parameter  ok"};
+                    .gradcheck = "parameter  ok\nh.0.w  ok"};
     return Report{.title = "test report", .sections = {std::move(s)}};
 }
 
@@ -122,7 +122,7 @@ TEST_CASE("report: one chart per metric with one line per block, and nothing fet
     CHECK(html.find("hello &amp; goodbye") != std::string::npos);
     CHECK(count(html, "<details class=\"head\"") == layers * heads);  // the no-JS enlargements
     CHECK(count(html, "<svg") == expected_lines.size() + 1 + layers * heads + 1);
-    CHECK(html.find("parameter  ok") != std::string::npos);
+    CHECK(html.find("parameter  ok\nh.0.w  ok") != std::string::npos);  // lines stay lines
 
     const std::string empty = report_html(Report{.sections = {ReportSection{.title = "bare"}}});
     CHECK(empty.find("no metrics given") != std::string::npos);
@@ -162,6 +162,9 @@ constexpr const char* probe = R"(<script>
   out.focus_width = big ? big.getBoundingClientRect().width : 0;
   out.focus_cells = big ? big.querySelectorAll("rect.cell").length : 0;
   out.focus_title = big ? big.querySelector("text.title").textContent : "";
+  var bar = big ? big.querySelector("rect[fill^='url(#']") : null;
+  var gradient = bar ? document.getElementById(bar.getAttribute("fill").slice(5, -1)) : null;
+  out.focus_gradient_shown = !!gradient && focus.contains(gradient);
   out.focus_labels = big ? Array.from(big.querySelectorAll("text.query-label"),
                                       function (t) { return t.textContent; }) : [];
   panels[1].dispatchEvent(new MouseEvent("mouseenter"));
@@ -263,6 +266,7 @@ TEST_CASE("report: in headless Chromium the charts draw, no errors, and a head e
     CHECK(r["focus_width"].get<double>() > grid->second["width"].get<double>() / 4);
     CHECK(r["focus_labels"] == nlohmann::json::array({"a", "b", "c", "d"}));
     CHECK(r["hovered"] == "0,1");
+    CHECK(r["focus_gradient_shown"] == true);  // its colour bar paints from a shown gradient
 
     const fs::path shot = dir / "report.png";
     chromium(dir, "--screenshot=" + shot.string(), dir / "report.html", why);

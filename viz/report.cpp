@@ -30,7 +30,7 @@ details.head summary { cursor: pointer; font-size: 13px; color: #1f77b4; }
 
 // Ours, inline: hovering or clicking a head of an attention grid shows its enlarged map (the
 // matching <details> below the grid) in the panel after the grid.
-constexpr const char* script = R"(
+constexpr const char* script = R"js(
 "use strict";
 document.querySelectorAll(".attention").forEach(function (box) {
   var heads = Number(box.dataset.heads);
@@ -41,7 +41,15 @@ document.querySelectorAll(".attention").forEach(function (box) {
     function show() {
       var big = box.querySelector('details.head[data-layer="' + layer + '"][data-head="' + head + '"] svg');
       if (!big) return;
-      focus.replaceChildren(big.cloneNode(true));
+      var copy = big.cloneNode(true);
+      copy.querySelectorAll("linearGradient[id]").forEach(function (g) {
+        var old = g.id;
+        g.id = old + "-shown";
+        copy.querySelectorAll('[fill="url(#' + old + ')"]').forEach(function (r) {
+          r.setAttribute("fill", "url(#" + g.id + ")");
+        });
+      });
+      focus.replaceChildren(copy);
       focus.hidden = false;
       focus.dataset.shown = layer + "," + head;
       panels.forEach(function (p) { p.classList.toggle("chosen", p === panel); });
@@ -50,21 +58,46 @@ document.querySelectorAll(".attention").forEach(function (box) {
     panel.addEventListener("mouseenter", show);
   });
 });
-)";
+)js";
 
 std::string esc(std::string_view text) { return svg::xml_escape(text); }
 
-// An SVG document's text without its XML declaration, to sit inside the HTML.
-std::string inline_svg(const std::string& document) {
-    const std::size_t start = document.find("<svg");
-    return start == std::string::npos ? document : document.substr(start);
+// Text for a <pre>: escaped line by line, so its newlines stay newlines (xml_escape shows them).
+std::string esc_lines(std::string_view text) {
+    std::string out;
+    for (std::size_t start = 0; start <= text.size();) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        out += esc(text.substr(start, end - start));
+        if (end < text.size()) out += '\n';
+        start = end + 1;
+    }
+    return out;
+}
+
+// SVG documents made ready to sit inside the page: without the XML declaration, and with the
+// colour bar's gradient given an id of its own per picture (a url(#id) resolving to a gradient
+// inside a hidden element, such as a closed <details>, paints nothing).
+struct Inliner {
+    std::size_t pictures = 0;
+    std::string operator()(const std::string& document);
+};
+
+std::string Inliner::operator()(const std::string& document) {
+    static constexpr std::string_view gradient = "tapegrad-scale";
+    std::string out = document.substr(std::min(document.find("<svg"), document.size()));
+    const std::string unique = fmt::format("{}-{}", gradient, ++pictures);
+    for (std::size_t at = 0; (at = out.find(gradient, at)) != std::string::npos;) {
+        out.replace(at, gradient.size(), unique);
+        at += unique.size();
+    }
+    return out;
 }
 
 std::string missing(std::string_view what) {
     return fmt::format("<p class=\"missing\">{}</p>\n", esc(what));
 }
 
-std::string charts_html(const ReportSection& s) {
+std::string charts_html(const ReportSection& s, Inliner& inline_svg) {
     const std::vector<ReportChart> charts = metrics_charts(s.metrics);
     if (charts.empty()) return "<h3>Training</h3>\n" + missing("no metrics given");
     std::string out = "<h3>Training</h3>\n<div class=\"charts\">\n";
@@ -88,7 +121,7 @@ Tensor one_head(const Tensor& layer, std::int64_t head) {
     return from(part, {1, 1, tq, tk});
 }
 
-std::string attention_html(const ReportAttention& a) {
+std::string attention_html(const ReportAttention& a, Inliner& inline_svg) {
     if (a.maps.empty()) return missing("no attention maps");
     const std::int64_t heads = a.maps[0].rank() == 4 ? a.maps[0].dim(1) : 1;
     const auto layers = a.maps.size();
@@ -121,26 +154,26 @@ std::string attention_html(const ReportAttention& a) {
     return out + "</div>\n";
 }
 
-std::string section_html(const ReportSection& s, std::size_t index) {
+std::string section_html(const ReportSection& s, std::size_t index, Inliner& inline_svg) {
     std::string out =
         fmt::format("<section class=\"part\" id=\"part-{}\">\n<h2>{}</h2>\n", index, esc(s.title));
     for (const std::string& n : s.notes) out += fmt::format("<p class=\"notes\">{}</p>\n", esc(n));
-    out += charts_html(s);
+    out += charts_html(s, inline_svg);
     out += "<h3>Attention</h3>\n";
-    out += s.attention ? attention_html(*s.attention) : missing("no model given");
+    out += s.attention ? attention_html(*s.attention, inline_svg) : missing("no model given");
     if (s.lens) {
         out += "<h3>Logit lens</h3>\n";
         out += fmt::format("<figure class=\"chart lens\">{}</figure>\n<pre>{}</pre>\n",
-                           inline_svg(lens_svg(*s.lens)), esc(lens_table(*s.lens)));
+                           inline_svg(lens_svg(*s.lens)), esc_lines(lens_table(*s.lens)));
     }
     if (!s.sample.empty())
         out += fmt::format("<h3>A generated sample</h3>\n<pre class=\"sample\">{}</pre>\n",
-                           esc(s.sample));
+                           esc_lines(s.sample));
     if (!s.gradcheck.empty())
         out += fmt::format(
             "<h3>Gradient check of the whole model (float64)</h3>\n"
             "<pre class=\"gradcheck\">{}</pre>\n",
-            esc(s.gradcheck));
+            esc_lines(s.gradcheck));
     return out + "</section>\n";
 }
 
@@ -159,8 +192,9 @@ std::string report_html(const Report& report) {
         out += "</nav>\n";
     }
     if (report.sections.empty()) out += missing("nothing to show: give a model or a metrics file");
+    Inliner inline_svg;
     for (std::size_t i = 0; i < report.sections.size(); ++i)
-        out += section_html(report.sections[i], i);
+        out += section_html(report.sections[i], i, inline_svg);
     return out + fmt::format("<script>{}</script>\n</body>\n</html>\n", script);
 }
 
