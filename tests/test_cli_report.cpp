@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli_runner.hpp"
 #include "support.hpp"
@@ -13,16 +14,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string ok(const test::CliResult& r) {
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    return r.output;
-}
+using test::fails_naming;
+using test::succeeded;
 
-void fails_naming(const test::CliResult& r, std::initializer_list<std::string_view> parts) {
-    INFO(r.output);
-    CHECK(r.status > 0);
-    for (std::string_view p : parts) CHECK_MESSAGE(r.output.find(p) != std::string::npos, p);
+// The words of a command line written as one string, then `more`.
+std::vector<std::string> words(const std::string& line, std::vector<std::string> more = {}) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) out.push_back(w);
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
 }
 
 std::string read_text(const fs::path& path) {
@@ -43,32 +44,11 @@ fs::path train_tiny(const fs::path& dir) {
         std::ofstream out(dir / "data.txt");
         for (int i = 0; i < 60; ++i) out << "hello world " << i % 7 << "\n";
     }
-    ok(test::run_cli({"train",
-                      "--data",
-                      (dir / "data.txt").string(),
-                      "--n-layer",
-                      "2",
-                      "--n-head",
-                      "2",
-                      "--n-embd",
-                      "16",
-                      "--block-size",
-                      "16",
-                      "--batch",
-                      "4",
-                      "--steps",
-                      "12",
-                      "--warmup",
-                      "2",
-                      "--eval-every",
-                      "6",
-                      "--quiet",
-                      "--metrics",
-                      (dir / "m.jsonl").string(),
-                      "--health",
-                      "4",
-                      "--save",
-                      (dir / "model").string()}));
+    succeeded(test::run_cli(words(
+        "train --n-layer 2 --n-head 2 --n-embd 16 --block-size 16 --batch 4 --steps 12 --warmup 2 "
+        "--eval-every 6 --quiet --health 4",
+        {"--data", (dir / "data.txt").string(), "--metrics", (dir / "m.jsonl").string(), "--save",
+         (dir / "model").string()})));
     return dir / "model";
 }
 
@@ -95,8 +75,9 @@ TEST_CASE("cli train --health: health numbers on every K-th step of the metrics"
 TEST_CASE("cli lens: a table of read-outs and head contributions, and an SVG") {
     const fs::path dir = test::scratch_dir("cli_lens");
     const fs::path model = train_tiny(dir);
-    const std::string out = ok(test::run_cli({"lens", "--model", model.string(), "--prompt",
-                                              "hello w", "--out", (dir / "lens.svg").string()}));
+    const std::string out =
+        succeeded(test::run_cli({"lens", "--model", model.string(), "--prompt", "hello w", "--out",
+                                 (dir / "lens.svg").string()}));
     for (const char* part : {"logit lens of", "embeddings", "block 1", "head 1", "␣", "‖x‖"})
         CHECK_MESSAGE(out.find(part) != std::string::npos, part);
     const std::string svg = read_text(dir / "lens.svg");
@@ -112,8 +93,8 @@ TEST_CASE("cli report: model and metrics in one page, either alone, and bad inpu
     const fs::path model = train_tiny(dir);
     const std::string metrics = (dir / "m.jsonl").string();
     const std::string page = (dir / "out/report.html").string();
-    CHECK(ok(test::run_cli({"report", "--model", model.string(), "--metrics", metrics, "--prompt",
-                            "hello", "--out", page}))
+    CHECK(succeeded(test::run_cli({"report", "--model", model.string(), "--metrics", metrics,
+                                   "--prompt", "hello", "--out", page}))
               .find("wrote") != std::string::npos);
     const std::string html = read_text(page);
     for (const char* chart : {"loss", "lr", "update_ratio", "grad_norm", "act_std", "gelu_tail",
@@ -125,10 +106,10 @@ TEST_CASE("cli report: model and metrics in one page, either alone, and bad inpu
     CHECK(html.find("<pre class=\"sample\">hello") != std::string::npos);
     CHECK(html.find("checks passed") != std::string::npos);  // the gradcheck table's summary
 
-    ok(test::run_cli({"report", "--metrics", metrics, "--out", (dir / "m.html").string()}));
+    succeeded(test::run_cli({"report", "--metrics", metrics, "--out", (dir / "m.html").string()}));
     CHECK(read_text(dir / "m.html").find("no model given") != std::string::npos);
-    ok(test::run_cli({"report", "--model", model.string(), "--gradcheck-elements", "0", "--out",
-                      (dir / "model.html").string()}));
+    succeeded(test::run_cli({"report", "--model", model.string(), "--gradcheck-elements", "0",
+                             "--out", (dir / "model.html").string()}));
     const std::string model_only = read_text(dir / "model.html");
     CHECK(model_only.find("no metrics given") != std::string::npos);
     CHECK(model_only.find("class=\"gradcheck\"") == std::string::npos);
