@@ -121,6 +121,8 @@ TEST_CASE("report: one chart per metric with one line per block, and nothing fet
     CHECK(html.find("a &lt;tiny&gt; model") != std::string::npos);  // escaped
     CHECK(html.find("hello &amp; goodbye") != std::string::npos);
     CHECK(count(html, "<details class=\"head\"") == layers * heads);  // the no-JS enlargements
+    CHECK(html.find("attention entropy of each head at step 5") != std::string::npos);
+    CHECK(count(html, "<td>0.900</td>") == layers);  // head 1 of each block
     CHECK(count(html, "<svg") == expected_lines.size() + 1 + layers * heads + 1);
     CHECK(html.find("parameter  ok\nh.0.w  ok") != std::string::npos);  // lines stay lines
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "viz/heatmap.hpp"
 #include "viz/svg.hpp"
 
@@ -25,6 +27,9 @@ pre { background: white; border: 1px solid #ddd; padding: 10px; overflow-x: auto
 .attention-grid g.panel.chosen rect.cell { stroke: #d62728; stroke-width: 0.6; }
 .head-focus { margin-top: 10px; }
 details.head { margin: 2px 0; }
+table.entropy { border-collapse: collapse; margin-top: 10px; background: white; font-size: 13px; }
+table.entropy caption { text-align: left; color: #444; padding: 4px 0; }
+table.entropy th, table.entropy td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 details.head summary { cursor: pointer; font-size: 13px; color: #1f77b4; }
 )";
 
@@ -97,6 +102,29 @@ std::string missing(std::string_view what) {
     return fmt::format("<p class=\"missing\">{}</p>\n", esc(what));
 }
 
+// Each head's attention entropy at the last measured step: the chart shows only the mean of a
+// block's heads, and a head gone to 0 (one key) or staying at ln T (uniform) is what to spot.
+std::string entropy_table(const std::vector<MetricsPoint>& rows) {
+    const auto last = std::find_if(rows.rbegin(), rows.rend(), [](const MetricsPoint& p) {
+        return p.health && !p.health->layers.empty();
+    });
+    if (last == rows.rend()) return "";
+    const std::vector<LayerHealth>& layers = last->health->layers;
+    std::string out = fmt::format(
+        "<table class=\"entropy\"><caption>attention entropy of each head at step {} (nats; 0 = "
+        "one key)</caption>\n<tr><th></th>",
+        last->step);
+    for (std::size_t h = 0; h < layers[0].attention_entropy.size(); ++h)
+        out += fmt::format("<th>head {}</th>", h);
+    out += "</tr>\n";
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        out += fmt::format("<tr><th>block {}</th>", l);
+        for (double e : layers[l].attention_entropy) out += fmt::format("<td>{:.3f}</td>", e);
+        out += "</tr>\n";
+    }
+    return out + "</table>\n";
+}
+
 std::string charts_html(const ReportSection& s, Inliner& inline_svg) {
     const std::vector<ReportChart> charts = metrics_charts(s.metrics);
     if (charts.empty()) return "<h3>Training</h3>\n" + missing("no metrics given");
@@ -109,7 +137,7 @@ std::string charts_html(const ReportSection& s, Inliner& inline_svg) {
             "<figcaption>{}</figcaption>\n{}</figure>\n",
             c.id, c.lines, c.dots, esc(c.caption), inline_svg(c.svg));
     }
-    return out + "</div>\n";
+    return out + "</div>\n" + entropy_table(s.metrics);
 }
 
 // A layer's weights as one head's [1,1,Tq,Tk] tensor.
