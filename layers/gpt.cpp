@@ -222,6 +222,14 @@ Tensor Gpt::forward_cached(const Tensor& ids, KvCache& cache) {
 // rest; the sublayers' copies are moved into recorded_ and dropped at the end.
 Tensor Gpt::logits(const Tensor& embedded, KvCache* cache) {
     const bool record = std::exchange(record_next_, false);
+    struct StopKeeping {  // after this pass, even one that throws, the blocks keep nothing
+        ModuleList<GptBlock>& blocks;
+        bool on;
+        ~StopKeeping() {
+            for (std::size_t i = 0; on && i < blocks.size(); ++i)
+                keep_block_insides(blocks[i], false);
+        }
+    } stop_keeping{h_, record};
     if (record) {
         recorded_ = GptActivations{.residual = {embedded}};
         for (std::size_t i = 0; i < h_.size(); ++i) keep_block_insides(h_[i], true);
@@ -240,7 +248,6 @@ Tensor Gpt::logits(const Tensor& embedded, KvCache* cache) {
             recorded_.attention.push_back(block.attention().attention_weights());
             recorded_.head_outputs.push_back(block.attention().head_outputs());
             recorded_.gelu_inputs.push_back(block.mlp().gelu_input());
-            keep_block_insides(block, false);
         }
     }
     return out;

@@ -128,6 +128,10 @@ TEST_CASE("health: measured every K steps into the metrics log, and nothing reco
     MetricsLogger metrics(path, &health);
     const BatchLoss loss = [&](const Batch& b) { return model->loss(b.x, b.y); };
     fit(*model, loss, sgd, data, {.batch_size = B, .steps = 5}, {health, metrics});
+    // A recorded pass hands its tensors over: the blocks keep none of them afterwards.
+    CHECK(!model->blocks()[0].attention().attention_weights().defined());
+    CHECK(!model->blocks()[0].attention().head_outputs().defined());
+    CHECK(!model->blocks()[0].mlp().gelu_input().defined());
     std::ifstream in(path);
     std::vector<std::int64_t> measured;
     for (std::string line; std::getline(in, line);) {
