@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "autograd/tape.hpp"
 
@@ -22,28 +23,61 @@ double distance(const std::vector<double>& a, const std::vector<double>& b) {
     return std::sqrt(s);
 }
 
+// Calls f with t's values as a span of float or double, read in place: the measured tensors
+// ([B,H,T,T] weights, [B,T,4C] GELU inputs) are the largest of the pass, and a double copy of
+// each cost most of a measured step.
+template <class F>
+void with_values(const Tensor& t, F&& f) {
+    if (t.dtype() == f32) return f(std::span<const float>(t.span<float>()));
+    if (t.dtype() == f64) return f(std::span<const double>(t.span<double>()));
+    const std::vector<double> copy = t.to_vector();
+    f(std::span<const double>(copy));
+}
+
 // Mean and population std over all entries.
-std::pair<double, double> mean_std(const std::vector<double>& v) {
+std::pair<double, double> mean_std(const Tensor& t) {
     double sum = 0.0, sq = 0.0;
-    for (double x : v) sum += x;
-    const double mean = sum / static_cast<double>(v.size());
-    for (double x : v) sq += (x - mean) * (x - mean);
-    return {mean, std::sqrt(sq / static_cast<double>(v.size()))};
+    std::size_t n = 0;
+    with_values(t, [&](auto v) {
+        n = v.size();
+        for (auto x : v) sum += x;
+        const double mean = sum / double(n);
+        for (auto x : v) sq += (x - mean) * (x - mean);
+    });
+    return {sum / double(n), std::sqrt(sq / double(n))};
+}
+
+double share_below(const Tensor& t, double limit) {
+    double share = 0.0;
+    with_values(t, [&](auto v) {
+        const auto below = std::count_if(v.begin(), v.end(), [&](auto x) { return x < limit; });
+        share = static_cast<double>(below) / static_cast<double>(v.size());
+    });
+    return share;
+}
+
+double largest_magnitude(const Tensor& t) {
+    double biggest = 0.0;
+    with_values(t, [&](auto v) {
+        for (auto x : v) biggest = std::max(biggest, std::abs(double(x)));
+    });
+    return biggest;
 }
 
 // weights [B,H,Tq,Tk] -> per head the mean over batch and queries of −Σ_k p·ln p (0·ln 0 = 0).
 std::vector<double> entropy_per_head(const Tensor& weights) {
-    const std::int64_t B = weights.dim(0), H = weights.dim(1), Tq = weights.dim(2),
-                       Tk = weights.dim(3);
-    const std::vector<double> p = weights.to_vector();
+    const std::int64_t B = weights.dim(0), H = weights.dim(1),
+                       per_head = weights.dim(2) * weights.dim(3);
     std::vector<double> out(static_cast<std::size_t>(H), 0.0);
-    for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t h = 0; h < H; ++h)
-            for (std::int64_t i = 0; i < Tq * Tk; ++i) {
-                const double x = p[static_cast<std::size_t>(((b * H + h) * Tq * Tk) + i)];
-                if (x > 0) out[static_cast<std::size_t>(h)] -= x * std::log(x);
-            }
-    for (double& e : out) e /= static_cast<double>(B * Tq);
+    with_values(weights, [&](auto p) {
+        for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t h = 0; h < H; ++h)
+                for (std::int64_t i = 0; i < per_head; ++i) {
+                    const double x = p[static_cast<std::size_t>((b * H + h) * per_head + i)];
+                    if (x > 0) out[static_cast<std::size_t>(h)] -= x * std::log(x);
+                }
+    });
+    for (double& e : out) e /= static_cast<double>(B * weights.dim(2));
     return out;
 }
 
@@ -72,18 +106,13 @@ std::vector<ParameterHealth> parameter_health(
 void activation_health(const GptActivations& pass, HealthStats& stats) {
     stats.layers.clear();
     for (std::size_t l = 0; l < pass.attention.size(); ++l) {
-        const auto [mean, std] = mean_std(pass.residual[l + 1].to_vector());  // after block l
-        const std::vector<double> pre = pass.gelu_inputs[l].to_vector();
-        const auto below = std::count_if(pre.begin(), pre.end(), [](double x) { return x < -3; });
-        stats.layers.push_back(
-            {.mean = mean,
-             .std = std,
-             .gelu_below_minus3 = static_cast<double>(below) / static_cast<double>(pre.size()),
-             .attention_entropy = entropy_per_head(pass.attention[l])});
+        const auto [mean, std] = mean_std(pass.residual[l + 1]);  // after block l
+        stats.layers.push_back({.mean = mean,
+                                .std = std,
+                                .gelu_below_minus3 = share_below(pass.gelu_inputs[l], -3.0),
+                                .attention_entropy = entropy_per_head(pass.attention[l])});
     }
-    double biggest = 0.0;
-    for (double z : pass.logits.to_vector()) biggest = std::max(biggest, std::abs(z));
-    stats.logit_max = biggest;
+    stats.logit_max = largest_magnitude(pass.logits);
 }
 
 HealthMonitor::HealthMonitor(HealthOptions options, Gpt* gpt) : opt_(options), gpt_(gpt) {
