@@ -94,9 +94,9 @@ TEST_CASE("health: every number of a measured step matches a hand computation") 
     for (double v : e) mean += v / double(e.size());
     for (double v : e) var += (v - mean) * (v - mean) / double(e.size());
     REQUIRE(h.layers.size() == 1);
-    CHECK(h.layers[0].mean == doctest::Approx(mean).epsilon(1e-12));
-    CHECK(h.layers[0].std == doctest::Approx(std::sqrt(var)).epsilon(1e-12));
-    CHECK(h.layers[0].gelu_below_minus3 == doctest::Approx(5.0 / 16));
+    CHECK(h.layers[0].mean.value() == doctest::Approx(mean).epsilon(1e-12));
+    CHECK(h.layers[0].std.value() == doctest::Approx(std::sqrt(var)).epsilon(1e-12));
+    CHECK(h.layers[0].gelu_below_minus3.value() == doctest::Approx(5.0 / 16));
     // Uniform over the t + 1 visible keys: entropy ln(t + 1), averaged over the 4 queries.
     const double entropy = (std::log(1.0) + std::log(2.0) + std::log(3.0) + std::log(4.0)) / 4;
     REQUIRE(h.layers[0].attention_entropy.size() == 2);

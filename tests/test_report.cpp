@@ -106,6 +106,18 @@ TEST_CASE("report: one chart per metric with one line per block, and nothing fet
         CHECK(count(charts[i].svg, "<polyline") == expected_lines[i].second);
         CHECK(count(charts[i].svg, "<circle") == (i == 0 ? 2u : 0u));
     }
+    // A model exposing only its attention (the toy tasks' encoder) gets only that chart.
+    std::vector<MetricsPoint> partial = known_metrics();
+    for (MetricsPoint& p : partial)
+        if (p.health) {
+            p.health->logit_max.reset();
+            for (LayerHealth& l : p.health->layers) l.mean = l.std = l.gelu_below_minus3 = {};
+            p.health = parse_health_json(health_json(*p.health), p.step);  // as a log holds it
+        }
+    std::vector<std::string> ids;
+    for (const ReportChart& c : metrics_charts(partial)) ids.push_back(c.id);
+    CHECK(ids ==
+          std::vector<std::string>{"loss", "lr", "update_ratio", "grad_norm", "attn_entropy"});
     CHECK(charts[2].svg.find(">h.1<") != std::string::npos);    // block groups in the legend
     CHECK(charts[2].svg.find(">other<") != std::string::npos);  // wte and ln_f together
 

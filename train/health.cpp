@@ -64,23 +64,6 @@ double largest_magnitude(const Tensor& t) {
     return biggest;
 }
 
-// weights [B,H,Tq,Tk] -> per head the mean over batch and queries of −Σ_k p·ln p (0·ln 0 = 0).
-std::vector<double> entropy_per_head(const Tensor& weights) {
-    const std::int64_t B = weights.dim(0), H = weights.dim(1),
-                       per_head = weights.dim(2) * weights.dim(3);
-    std::vector<double> out(static_cast<std::size_t>(H), 0.0);
-    with_values(weights, [&](auto p) {
-        for (std::int64_t b = 0; b < B; ++b)
-            for (std::int64_t h = 0; h < H; ++h)
-                for (std::int64_t i = 0; i < per_head; ++i) {
-                    const double x = p[static_cast<std::size_t>((b * H + h) * per_head + i)];
-                    if (x > 0) out[static_cast<std::size_t>(h)] -= x * std::log(x);
-                }
-    });
-    for (double& e : out) e /= static_cast<double>(B * weights.dim(2));
-    return out;
-}
-
 }  // namespace
 
 std::vector<ParameterHealth> parameter_health(
@@ -103,6 +86,25 @@ std::vector<ParameterHealth> parameter_health(
     return out;
 }
 
+std::vector<double> attention_entropy(const Tensor& weights) {
+    if (weights.rank() != 4)
+        throw ValueError(
+            fmt::format("attention_entropy: weights {}: expected [B,H,Tq,Tk]", weights.shape()));
+    const std::int64_t B = weights.dim(0), H = weights.dim(1),
+                       per_head = weights.dim(2) * weights.dim(3);
+    std::vector<double> out(static_cast<std::size_t>(H), 0.0);
+    with_values(weights, [&](auto p) {
+        for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t h = 0; h < H; ++h)
+                for (std::int64_t i = 0; i < per_head; ++i) {
+                    const double x = p[static_cast<std::size_t>((b * H + h) * per_head + i)];
+                    if (x > 0) out[static_cast<std::size_t>(h)] -= x * std::log(x);
+                }
+    });
+    for (double& e : out) e /= static_cast<double>(B * weights.dim(2));
+    return out;
+}
+
 void activation_health(const GptActivations& pass, HealthStats& stats) {
     stats.layers.clear();
     for (std::size_t l = 0; l < pass.attention.size(); ++l) {
@@ -110,7 +112,7 @@ void activation_health(const GptActivations& pass, HealthStats& stats) {
         stats.layers.push_back({.mean = mean,
                                 .std = std,
                                 .gelu_below_minus3 = share_below(pass.gelu_inputs[l], -3.0),
-                                .attention_entropy = entropy_per_head(pass.attention[l])});
+                                .attention_entropy = attention_entropy(pass.attention[l])});
     }
     stats.logit_max = largest_magnitude(pass.logits);
 }

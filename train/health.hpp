@@ -47,6 +47,9 @@ private:
 std::vector<ParameterHealth> parameter_health(
     const std::vector<std::pair<std::string, Tensor>>& parameters,
     const std::vector<Tensor>& before);
+// weights [B,H,Tq,Tk] (rows summing to 1) -> per head the mean over batch and queries of
+// −Σ_k p·ln p (0·ln 0 = 0): ln(t+1) for a query spreading evenly over t+1 keys, 0 for one key.
+std::vector<double> attention_entropy(const Tensor& weights);
 // The GPT part, from one recorded forward pass; fills stats.layers and stats.logit_max.
 void activation_health(const GptActivations& pass, HealthStats& stats);
 

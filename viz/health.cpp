@@ -15,6 +15,11 @@ double number(const nlohmann::ordered_json& v) {
     return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
 }
 
+std::optional<double> optional_number(const nlohmann::ordered_json& object, const char* key) {
+    if (!object.contains(key)) return std::nullopt;
+    return number(object.at(key));
+}
+
 std::vector<double> numbers(const nlohmann::ordered_json& list) {
     std::vector<double> out;
     for (const auto& v : list) out.push_back(number(v));
@@ -32,11 +37,14 @@ std::string health_json(const HealthStats& stats) {
     nlohmann::ordered_json j{{"params", params}};
     if (!stats.layers.empty()) {
         nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-        for (const LayerHealth& l : stats.layers)
-            layers.push_back({{"act_mean", l.mean},
-                              {"act_std", l.std},
-                              {"gelu_below_-3", l.gelu_below_minus3},
-                              {"attn_entropy", l.attention_entropy}});
+        for (const LayerHealth& l : stats.layers) {
+            nlohmann::ordered_json layer = nlohmann::ordered_json::object();
+            if (l.mean) layer["act_mean"] = *l.mean;
+            if (l.std) layer["act_std"] = *l.std;
+            if (l.gelu_below_minus3) layer["gelu_below_-3"] = *l.gelu_below_minus3;
+            layer["attn_entropy"] = l.attention_entropy;
+            layers.push_back(layer);
+        }
         j["layers"] = layers;
     }
     if (stats.logit_max) j["logit_max"] = *stats.logit_max;
@@ -54,9 +62,9 @@ HealthStats parse_health_json(std::string_view json_text, std::int64_t step) {
                                         .update_ratio = number(p.at("update_ratio"))});
         if (j.contains("layers"))
             for (const auto& l : j["layers"])
-                stats.layers.push_back({.mean = number(l.at("act_mean")),
-                                        .std = number(l.at("act_std")),
-                                        .gelu_below_minus3 = number(l.at("gelu_below_-3")),
+                stats.layers.push_back({.mean = optional_number(l, "act_mean"),
+                                        .std = optional_number(l, "act_std"),
+                                        .gelu_below_minus3 = optional_number(l, "gelu_below_-3"),
                                         .attention_entropy = numbers(l.at("attn_entropy"))});
         if (j.contains("logit_max")) stats.logit_max = number(j["logit_max"]);
     } catch (const nlohmann::json::exception& e) {

@@ -46,8 +46,8 @@ std::string report_html(const Report& report);
 // The charts of a section's metrics, each an SVG (also used by report_html): "loss" (train and
 // validation), "lr" when the rows have a learning rate, and, when some rows have health numbers,
 // "update_ratio" and "grad_norm" (one line per block, "h.0"..., and one for the other
-// parameters), and for a GPT "act_std", "gelu_tail", "attn_entropy" (one line per block) and
-// "logit_max". `marks` is how many lines and dots each draws.
+// parameters), and those of "act_std", "gelu_tail", "attn_entropy" (one line per block) and
+// "logit_max" that some row measured (a GPT: all). `lines` and `dots`: what each draws.
 struct ReportChart {
     std::string id, caption, svg;
     std::size_t lines = 0, dots = 0;

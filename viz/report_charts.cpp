@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "viz/report.hpp"
 
@@ -79,19 +80,30 @@ std::vector<std::pair<std::string, double>> group_values(const HealthStats& h, b
     return out;
 }
 
-// One value per block, named "block i".
-std::vector<std::pair<std::string, double>> per_block(const HealthStats& h,
-                                                      double (*value)(const LayerHealth&)) {
+using LayerValue = std::optional<double> (*)(const LayerHealth&);
+
+// One value per block that has it, named "block i".
+std::vector<std::pair<std::string, double>> per_block(const HealthStats& h, LayerValue value) {
     std::vector<std::pair<std::string, double>> out;
     for (std::size_t l = 0; l < h.layers.size(); ++l)
-        out.emplace_back(fmt::format("block {}", l), value(h.layers[l]));
+        if (const std::optional<double> v = value(h.layers[l]))
+            out.emplace_back(fmt::format("block {}", l), *v);
     return out;
 }
 
-double mean_entropy(const LayerHealth& l) {
+std::optional<double> mean_entropy(const LayerHealth& l) {
+    if (l.attention_entropy.empty()) return std::nullopt;
     double s = 0;
     for (double e : l.attention_entropy) s += e;
-    return l.attention_entropy.empty() ? 0.0 : s / static_cast<double>(l.attention_entropy.size());
+    return s / static_cast<double>(l.attention_entropy.size());
+}
+
+// A chart of what some rows measured; none when no row did.
+void add_if_any(std::vector<ReportChart>& charts, std::string id, std::string caption,
+                std::vector<LossRun> runs, std::string value_label) {
+    if (!runs.empty())
+        charts.push_back(
+            chart(std::move(id), std::move(caption), std::move(runs), std::move(value_label)));
 }
 
 void add_health_charts(const std::vector<MetricsPoint>& rows, std::vector<ReportChart>& charts) {
@@ -99,31 +111,30 @@ void add_health_charts(const std::vector<MetricsPoint>& rows, std::vector<Report
     for (const MetricsPoint& p : rows)
         if (p.health) health.push_back(&*p.health);
     if (health.empty()) return;
-    charts.push_back(
-        chart("update_ratio", "update-to-weight ratio ‖Δw‖/‖w‖ per block (≈1e-3 is healthy)",
-              health_series(health, [](const HealthStats& h) { return group_values(h, true); }),
-              "‖Δw‖ / ‖w‖"));
-    charts.push_back(chart(
-        "grad_norm", "gradient norm per block, before clipping",
-        health_series(health, [](const HealthStats& h) { return group_values(h, false); }), "‖g‖"));
-    if (health.front()->layers.empty()) return;
-    const auto blocks = [&](double (*value)(const LayerHealth&)) {
+    add_if_any(charts, "update_ratio",
+               "update-to-weight ratio ‖Δw‖/‖w‖ per block (≈1e-3 is healthy)",
+               health_series(health, [](const HealthStats& h) { return group_values(h, true); }),
+               "‖Δw‖ / ‖w‖");
+    add_if_any(charts, "grad_norm", "gradient norm per block, before clipping",
+               health_series(health, [](const HealthStats& h) { return group_values(h, false); }),
+               "‖g‖");
+    const auto blocks = [&](LayerValue value) {
         return health_series(health, [value](const HealthStats& h) { return per_block(h, value); });
     };
-    charts.push_back(chart("act_std", "residual stream std after each block",
-                           blocks([](const LayerHealth& l) { return l.std; }), "std"));
-    charts.push_back(chart("gelu_tail", "share of GELU inputs below −3 (units that learn nothing)",
-                           blocks([](const LayerHealth& l) { return l.gelu_below_minus3; }),
-                           "share"));
-    charts.push_back(chart("attn_entropy", "attention entropy, mean over heads (nats)",
-                           blocks(mean_entropy), "entropy"));
-    charts.push_back(chart("logit_max", "largest |logit| of the batch",
-                           health_series(health,
-                                         [](const HealthStats& h) {
-                                             return std::vector<std::pair<std::string, double>>{
-                                                 {"max |logit|", h.logit_max.value_or(NAN)}};
-                                         }),
-                           "|logit|"));
+    add_if_any(charts, "act_std", "residual stream std after each block",
+               blocks([](const LayerHealth& l) { return l.std; }), "std");
+    add_if_any(charts, "gelu_tail", "share of GELU inputs below −3 (units that learn nothing)",
+               blocks([](const LayerHealth& l) { return l.gelu_below_minus3; }), "share");
+    add_if_any(charts, "attn_entropy", "attention entropy, mean over heads (nats)",
+               blocks(mean_entropy), "entropy");
+    add_if_any(charts, "logit_max", "largest |logit| of the batch",
+               health_series(health,
+                             [](const HealthStats& h) {
+                                 std::vector<std::pair<std::string, double>> out;
+                                 if (h.logit_max) out.emplace_back("max |logit|", *h.logit_max);
+                                 return out;
+                             }),
+               "|logit|");
 }
 
 }  // namespace
