@@ -28,7 +28,7 @@ pre { background: white; border: 1px solid #ddd; padding: 10px; overflow-x: auto
 .head-focus { margin-top: 10px; }
 details.head { margin: 2px 0; }
 table.entropy { border-collapse: collapse; margin-top: 10px; background: white; font-size: 13px; }
-table.entropy caption { text-align: left; color: #444; padding: 4px 0; }
+table.entropy caption { text-align: left; color: #444; padding: 4px 0; white-space: nowrap; }
 table.entropy th, table.entropy td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 details.head summary { cursor: pointer; font-size: 13px; color: #1f77b4; }
 )";

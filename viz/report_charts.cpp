@@ -13,7 +13,7 @@
 namespace tapegrad {
 namespace {
 
-constexpr double chart_width = 460, chart_height = 300;
+constexpr double chart_width = 420, chart_height = 280;
 
 // A parameter's group on the charts: "h.3" for "h.3.attn.c_attn.weight" (a block of a module
 // list), else "other": embeddings, final norm and head together.
