@@ -39,6 +39,7 @@ struct LmTrainOptions {
     // whenever `steps` would end it later (LrScheduler's follow_time_limit).
     double time_limit = 0.0;
     std::string metrics_path;  // JSON lines; empty = none
+    std::int64_t health_every = 0;  // K > 0: training-health numbers every K steps in the metrics
     bool quiet = false;        // no progress bar (it is also off when stderr is no terminal)
     // Data-parallel across ranks (not owned; FitOptions::data_parallel): `batch` is the global
     // batch; only rank 0 shows progress and writes metrics.
