@@ -39,6 +39,12 @@ bool same_values(const Tensor& a, const Tensor& b) {
     return std::equal(x.begin(), x.end(), y.begin(), y.end());
 }
 
+// The same tensor in the graph: one handle, or two handles of one node's output (a node keeps an
+// input it does not read as a link).
+bool same_tensor(const Tensor& a, const Tensor& b) {
+    return &a.impl() == &b.impl() || (a.grad_fn() && a.grad_fn() == b.grad_fn());
+}
+
 // One replay: moves element `element` of the output of node `moved` by `delta` as it is recorded
 // and copies the output of node `watched`. When the move also changed another input of the
 // watched node (x + f(x): moving x moves f(x)), the difference is not that input's alone: the
@@ -48,11 +54,14 @@ struct Replay : detail::RecordHook {
     std::int64_t element = 0;
     double delta = 0.0;
     const detail::Node* original = nullptr;  // the watched node in the survey
-    std::size_t input = 0;
+    // the producers of its other inputs, with their outputs as surveyed
+    std::vector<std::pair<std::size_t, Tensor>> others;
     Tensor seen;
     bool mixed = false;
     void on_record(std::size_t position, detail::Node& node, Tensor& out,
                    const std::string&) override {
+        for (const auto& [at, surveyed] : others)
+            if (position == at && !same_values(out, surveyed)) mixed = true;
         if (position == moved) {
             Tensor copy = out.detach().clone();
             copy.data<double>()[element] += delta;
@@ -64,10 +73,6 @@ struct Replay : detail::RecordHook {
                     fmt::format("locate: replaying f recorded '{}' where the first run "
                                 "recorded '{}': f must be deterministic (dropout off)",
                                 node.op, original->op));
-            for (std::size_t j = 0; j < node.inputs.size(); ++j)
-                if (&original->inputs[j].impl() != &original->inputs[input].impl() &&
-                    !same_values(node.inputs[j], original->inputs[j]))
-                    mixed = true;
             seen = out.detach().clone();
         }
     }
@@ -99,8 +104,13 @@ private:
         Replay replay;
         replay.watched = k;
         replay.original = survey_.entries[k].out.grad_fn().get();
-        replay.input = i;
         const Tensor& x = replay.original->inputs[i];
+        for (const Tensor& other : replay.original->inputs) {
+            const auto at =
+                other.grad_fn() ? position_of_.find(other.grad_fn().get()) : position_of_.end();
+            if (at != position_of_.end() && !same_tensor(other, x))
+                replay.others.emplace_back(at->second, survey_.entries[at->second].out);
+        }
         double* px = nullptr;
         const auto producer =
             x.grad_fn() ? position_of_.find(x.grad_fn().get()) : position_of_.end();
@@ -132,6 +142,8 @@ private:
         for (std::size_t i = 0; i < node.inputs.size(); ++i) {
             const Tensor& x = node.inputs[i];
             if (!x.requires_grad() || x.dtype() != f64 || repeats_earlier(node, i)) continue;
+            const bool recorded_here = x.grad_fn() && position_of_.count(x.grad_fn().get());
+            if (!recorded_here && !x.impl().storage) continue;  // a link to an earlier graph
             detail::Tally tally(options_);
             for (std::int64_t e : detail::elements_to_check(x.numel(), i, sample)) {
                 const auto plus = value(k, i, v, e, options_.eps);
@@ -149,7 +161,7 @@ private:
     // The same tensor as an earlier input: node_vjp gave both slots the sum, checked once.
     static bool repeats_earlier(const detail::Node& node, std::size_t i) {
         for (std::size_t j = 0; j < i; ++j)
-            if (&node.inputs[j].impl() == &node.inputs[i].impl()) return true;
+            if (same_tensor(node.inputs[j], node.inputs[i])) return true;
         return false;
     }
 

@@ -23,11 +23,12 @@ thread_local std::uint64_t next_sweep = 1;
 // (kept only while a hook is installed).
 thread_local std::vector<std::pair<detail::RecordHook*, std::size_t>> record_hooks;
 thread_local std::vector<std::string> scopes;
+thread_local bool keep_inputs = false;  // KeepInputs: record() keeps even unread inputs whole
 
 // What the running sweep does beyond the default: the inputs whose gradients grad() returns
 // (then no leaf's .grad() changes), as pairs of the tensor and its gradient so far.
 struct Sweep {
-    std::vector<std::pair<const TensorImpl*, Tensor>>* captured = nullptr;
+    std::vector<std::pair<Tensor, Tensor>>* captured = nullptr;
     bool propagate = true;  // false: one node's backward alone (node_vjp)
 };
 thread_local Sweep* current_sweep = nullptr;
@@ -49,12 +50,27 @@ void add_into(Tensor& slot, const Tensor& g) {
     slot = slot.defined() ? add_grads(slot, g) : g;
 }
 
+// What a node keeps of an input whose values its backward never reads: the same place in the graph
+// without the buffer. A leaf that requires grad stays whole, as its gradient accumulates on it.
+Tensor link_only(const Tensor& t) {
+    if (!t.defined() || (t.is_leaf() && t.requires_grad())) return t;
+    auto link = std::make_shared<TensorImpl>();
+    link->shape = t.shape();
+    link->dtype = t.dtype();
+    link->requires_grad = t.requires_grad();
+    link->grad_fn = t.grad_fn();
+    return Tensor(std::move(link));
+}
+
 // When grad() asked for t's gradient, adds g to it and says so.
 bool capture(const Tensor& t, const Tensor& g) {
     if (!current_sweep || !current_sweep->captured) return false;
     bool found = false;
-    for (auto& [impl, slot] : *current_sweep->captured) {
-        if (impl != &t.impl()) continue;
+    for (auto& [wanted, slot] : *current_sweep->captured) {
+        // a node keeps an input it does not read as a link: the same node, another handle
+        const bool same =
+            &wanted.impl() == &t.impl() || (t.grad_fn() && t.grad_fn() == wanted.grad_fn());
+        if (!same) continue;
         add_into(slot, g);
         found = true;
     }
@@ -183,16 +199,26 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
     }
 }
 
+InputReads InputReads::only(std::initializer_list<std::size_t> inputs) {
+    std::uint64_t bits = 0;
+    for (std::size_t i : inputs) {
+        if (i >= 64) throw std::logic_error("InputReads::only: inputs are numbered below 64");
+        bits |= std::uint64_t{1} << i;
+    }
+    return InputReads(bits, false);
+}
+
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
-              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs) {
+              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs,
+              InputReads reads) {
     return record(op, std::vector<Tensor>(inputs), std::move(out), std::vector<Tensor>(saved), fn,
-                  attrs);
+                  attrs, reads);
 }
 
 namespace {
 
 Tensor record_node(const char* op, std::vector<Tensor> inputs, Tensor out,
-                   std::vector<Tensor> saved, BackwardFn fn, const OpAttrs& attrs,
+                   std::vector<Tensor> saved, BackwardFn fn, const OpAttrs& attrs, InputReads reads,
                    std::shared_ptr<void> state) {
     if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
     if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
@@ -204,6 +230,8 @@ Tensor record_node(const char* op, std::vector<Tensor> inputs, Tensor out,
     node->seq = next_seq++;
     node->fn = fn;
     node->inputs = std::move(inputs);
+    for (std::size_t i = 0; i < node->inputs.size(); ++i)
+        if (!reads.reads(i) && !keep_inputs) node->inputs[i] = link_only(node->inputs[i]);
     node->saved = std::move(saved);
     node->attrs = attrs;
     node->state = std::move(state);
@@ -221,13 +249,15 @@ Tensor record_node(const char* op, std::vector<Tensor> inputs, Tensor out,
 }  // namespace
 
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const OpAttrs& attrs) {
-    return record_node(op, std::move(inputs), std::move(out), std::move(saved), fn, attrs, {});
+              BackwardFn fn, const OpAttrs& attrs, InputReads reads) {
+    return record_node(op, std::move(inputs), std::move(out), std::move(saved), fn, attrs, reads,
+                       {});
 }
 
 Tensor record_with_state(const char* op, std::vector<Tensor> inputs, Tensor out,
                          std::shared_ptr<void> state, BackwardFn fn) {
-    return record_node(op, std::move(inputs), std::move(out), {}, fn, {}, std::move(state));
+    return record_node(op, std::move(inputs), std::move(out), {}, fn, {}, InputReads::all(),
+                       std::move(state));
 }
 
 TapeScope::TapeScope(const std::string& name) {
@@ -246,8 +276,8 @@ ScopedRecordHook::ScopedRecordHook(RecordHook& hook) { record_hooks.emplace_back
 ScopedRecordHook::~ScopedRecordHook() { record_hooks.pop_back(); }
 
 std::vector<Tensor> node_vjp(Node& node, const Tensor& v) {
-    std::vector<std::pair<const TensorImpl*, Tensor>> captured;
-    for (const Tensor& in : node.inputs) captured.emplace_back(&in.impl(), Tensor());
+    std::vector<std::pair<Tensor, Tensor>> captured;
+    for (const Tensor& in : node.inputs) captured.emplace_back(in, Tensor());
     Sweep sweep{&captured, false};
     Sweep* const previous = current_sweep;
     current_sweep = &sweep;
@@ -281,7 +311,7 @@ void Node::hold_buffers() {
     held.reserve(inputs.size() + saved.size());
     for (const auto* list : {&inputs, &saved}) {
         for (const Tensor& t : *list) {
-            if (!t.defined()) continue;  // an optional bias may be absent
+            if (!t.defined() || !t.impl().storage) continue;  // an absent bias; a link only
             if (t.impl().storage->has_writer()) {
                 held.clear();  // nothing is held yet: the counts go up below
                 throw ValueError(fmt::format(
@@ -312,6 +342,9 @@ bool grad_enabled() { return grad_mode; }
 
 GradModeGuard::GradModeGuard(bool on) : previous_(grad_mode) { grad_mode = on; }
 GradModeGuard::~GradModeGuard() { grad_mode = previous_; }
+
+KeepInputs::KeepInputs() : previous_(keep_inputs) { keep_inputs = true; }
+KeepInputs::~KeepInputs() { keep_inputs = previous_; }
 
 Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
     if (g.shape() == shape) return g;
@@ -356,11 +389,11 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     std::vector<Tensor> grads = options.grad_outputs;
     if (grads.empty())
         for (const Tensor& out : outputs) grads.push_back(ones_for_scalar("grad", out));
-    std::vector<std::pair<const TensorImpl*, Tensor>> captured;
+    std::vector<std::pair<Tensor, Tensor>> captured;
     for (const Tensor& in : inputs) {
         if (!in.requires_grad())
             throw ValueError(fmt::format("grad: input {} does not require grad", in.shape()));
-        captured.emplace_back(&in.impl(), Tensor());
+        captured.emplace_back(in, Tensor());
     }
     run_backward(outputs, grads,
                  {.retain_graph = options.retain_graph, .create_graph = options.create_graph},

@@ -56,6 +56,25 @@ private:
     const void* type_ = nullptr;
 };
 
+// Which inputs' values an op's backward reads. An input it never reads (the operands of an add,
+// the scores under a softmax that differentiates through its output, the source of a permute) is
+// kept by the node only as a link in the graph: shape, dtype and the node that made it, no buffer.
+// So an activation that no backward needs is freed as soon as the forward is done with it. Leaves
+// stay whole: their gradient accumulates on them.
+class InputReads {
+public:
+    static InputReads all() { return InputReads(~std::uint64_t{0}, true); }
+    static InputReads none() { return InputReads(0, false); }
+    // Only the listed inputs (each below 64).
+    static InputReads only(std::initializer_list<std::size_t> inputs);
+    bool reads(std::size_t i) const { return i < 64 ? (bits_ >> i) & 1u : rest_; }
+
+private:
+    InputReads(std::uint64_t bits, bool rest) : bits_(bits), rest_(rest) {}
+    std::uint64_t bits_;
+    bool rest_;  // inputs from the 65th on
+};
+
 namespace detail {
 
 struct Node {
@@ -96,6 +115,7 @@ public:
     const Tensor& input(std::size_t i) const { return node_.inputs[i]; }
     const Tensor& saved(std::size_t i) const { return node_.saved[i]; }
     std::size_t num_inputs() const { return node_.inputs.size(); }
+    std::size_t num_saved() const { return node_.saved.size(); }
     // The op's attribute struct, checked against the type it stored.
     template <class A>
     A attrs() const {
@@ -123,11 +143,13 @@ private:
 };
 
 // Records `out` as made by `op` from `inputs` when grad mode is on and an input requires grad;
-// otherwise returns `out` untouched. `saved` holds what backward needs beyond the inputs.
+// otherwise returns `out` untouched. `saved` holds what backward needs beyond the inputs, and
+// `reads` says which inputs' values backward reads (the others are kept as links only).
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
-              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs = {});
+              std::initializer_list<Tensor> saved, BackwardFn fn, const OpAttrs& attrs = {},
+              InputReads reads = InputReads::all());
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const OpAttrs& attrs = {});
+              BackwardFn fn, const OpAttrs& attrs = {}, InputReads reads = InputReads::all());
 
 // record() for an op that owns an object of its own (a user op's captures, autograd/function.hpp);
 // `op` may point into `state`, which the node keeps alive.
@@ -174,6 +196,21 @@ struct GradOptions {
 };
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const GradOptions& options = {});
+
+// While a KeepInputs is alive, record() keeps every input whole, also those the op's ordinary
+// backward never reads (InputReads), which a backward with create_graph may recompute from (the
+// scores under softmax). Open one around a forward you will differentiate twice through such an
+// op; gradgradcheck does. The op's create_graph branch names the guard when it is missing.
+class KeepInputs {
+public:
+    KeepInputs();
+    ~KeepInputs();
+    KeepInputs(const KeepInputs&) = delete;
+    KeepInputs& operator=(const KeepInputs&) = delete;
+
+private:
+    bool previous_;
+};
 
 // Names the layer that records the ops run while it is alive ("h.0.attn", a module's path), for
 // the fault locator's report. Costs one check when no locator is watching.

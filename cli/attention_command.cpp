@@ -19,32 +19,6 @@ struct AttentionArgs {
     std::int64_t layer = -1, head = -1;  // -1: all
 };
 
-// A token's text as a label: spaces, tabs and newlines drawn visibly, other control bytes escaped.
-std::string visible(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        out += c == ' '                   ? "␣"
-               : c == '\n'                ? "↵"
-               : c == '\t'                ? "⇥"
-               : byte < 32 || byte == 127 ? fmt::format("\\x{:02x}", byte)
-                                          : std::string(1, c);
-    }
-    return out;
-}
-
-// A model without a character vocabulary reads the prompt as token ids, as `tapegrad sample` does.
-// The prompt's ids and one label per token.
-std::pair<std::vector<std::int32_t>, std::vector<std::string>> tokens_of(
-    const PretrainedGpt& pre, const std::string& prompt) {
-    std::vector<std::int32_t> ids = prompt_ids(pre.tokenizer, prompt);
-    std::vector<std::string> labels;
-    for (std::size_t i = 0; i < ids.size(); ++i)
-        labels.push_back(pre.tokenizer ? visible(pre.tokenizer->token_bytes(ids[i]))
-                                       : std::to_string(ids[i]));
-    return {std::move(ids), std::move(labels)};
-}
-
 void expect_index(const char* option, std::int64_t value, std::int64_t count, const char* what) {
     if (value < -1 || value >= count)
         throw ValueError(fmt::format("{} {}: the model has {} {} (0..{})", option, value, count,
@@ -56,11 +30,8 @@ int run_attention(const AttentionArgs& a) {
     const GptConfig& c = pre.model->config();
     expect_index("--layer", a.layer, c.n_layer, "layers");
     expect_index("--head", a.head, c.n_head, "heads");
-    auto [ids, labels] = tokens_of(pre, a.prompt);
+    auto [ids, labels] = prompt_tokens(pre, a.prompt);
     const auto T = static_cast<std::int64_t>(ids.size());
-    if (T == 0 || T > c.n_positions)
-        throw ValueError(
-            fmt::format("--prompt: {} tokens, the model reads 1 to {}", T, c.n_positions));
     std::vector<Tensor> maps =
         pre.model->attention_maps(tapegrad::ids(ids, {1, T}));  // [1,H,T,T] each
     std::string shown_prompt;

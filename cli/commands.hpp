@@ -23,5 +23,7 @@ Command add_attention_command(CLI::App& parent);
 Command add_plot_command(CLI::App& parent);
 Command add_mask_command(CLI::App& parent);
 Command add_tokenize_command(CLI::App& parent);
+Command add_lens_command(CLI::App& parent);
+Command add_report_command(CLI::App& parent);
 
 }  // namespace tapegrad::cli

@@ -25,9 +25,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", fmt::format("tapegrad {}", tapegrad::version()));
     std::vector<Command> commands;
-    for (auto add :
-         {add_train_command, add_sample_command, add_info_command, add_gradcheck_command,
-          add_attention_command, add_plot_command, add_mask_command, add_tokenize_command})
+    for (auto add : {add_train_command, add_sample_command, add_info_command, add_gradcheck_command,
+                     add_attention_command, add_plot_command, add_mask_command,
+                     add_tokenize_command, add_lens_command, add_report_command})
         commands.push_back(add(app));
     try {
         app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/pretrained.hpp"
 #include "io/text_tokenizer.hpp"
 
 namespace tapegrad::cli {
@@ -21,5 +22,17 @@ std::vector<std::int32_t> parse_token_ids(const std::string& text, std::string_v
 // typed (as `sample` and `attention` both read it).
 std::vector<std::int32_t> prompt_ids(const std::optional<TextTokenizer>& tokenizer,
                                      const std::string& prompt);
+
+// A token as a picture's label: its text with spaces, tabs and newlines drawn visibly ("␣", "⇥",
+// "↵") and other control bytes escaped, or its id for a model without a tokenizer.
+std::string token_label(const PretrainedGpt& model, std::int32_t id);
+
+// --prompt read by a loaded model: its ids (1 to n_positions of them, else ValueError) and one
+// label per token, as `attention`, `lens` and `report` show them.
+struct PromptTokens {
+    std::vector<std::int32_t> ids;
+    std::vector<std::string> labels;
+};
+PromptTokens prompt_tokens(const PretrainedGpt& model, const std::string& prompt);
 
 }  // namespace tapegrad::cli

@@ -31,6 +31,7 @@ struct TrainArgs {
     std::string save_dtype = "f32";  // of the checkpoint's model.safetensors
     std::int64_t stop_at = 0;        // 0: run to --steps
     double time_limit = 0.0;
+    std::int64_t health = 0;  // 0: no training-health numbers
     bool quiet = false;
     bool detect_anomaly = false;
 };
@@ -106,6 +107,7 @@ LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
             .eval_batches = r.eval_batches,
             .time_limit = a.time_limit,
             .metrics_path = a.metrics,
+            .health_every = a.health,
             .quiet = a.quiet,
             .precision = parse_precision(r.precision).value_or(Precision::fp32)};
 }
@@ -197,8 +199,9 @@ int run_train(TrainArgs& a) {
     }
     save(first_step + r.steps);
     if (!root) return 0;
-    fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, validation loss {:.4f}{}\n",
-               first_step, first_step + r.steps, r.seconds, r.last_loss, r.val_loss,
+    fmt::print("trained steps {}..{} in {:.1f} s: loss {:.4f}, {}{}\n", first_step,
+               first_step + r.steps, r.seconds, r.last_loss,
+               r.val_loss ? fmt::format("validation loss {:.4f}", *r.val_loss) : "not validated",
                a.save.empty() ? "" : fmt::format("; saved {}", a.save));
     return 0;
 }
@@ -243,6 +246,11 @@ Command add_train_command(CLI::App& parent) {
                   "--resume continues")
         ->check(CLI::PositiveNumber);
     c->add_option("--metrics", a->metrics, "append metrics as JSON lines to this file");
+    c->add_option("--health", a->health,
+                  "every K steps add training-health numbers to --metrics (gradient, weight and "
+                  "update norms, activations, attention entropy)")
+        ->check(CLI::PositiveNumber)
+        ->needs("--metrics");
     c->add_option("--time-limit", a->time_limit,
                   "stop after this many seconds; the cosine then ends by this "
                   "time whenever --steps would end it later")

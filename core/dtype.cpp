@@ -12,6 +12,8 @@ std::size_t dtype_size(DType dtype) {
         case DType::f64: return 8;
         case DType::i32: return 4;
         case DType::b8: return 1;
+        case DType::bf16:
+            return 2;
     }
     return 0;
 }
@@ -22,6 +24,8 @@ std::string_view dtype_name(DType dtype) {
         case DType::f64: return "f64";
         case DType::i32: return "i32";
         case DType::b8: return "b8";
+        case DType::bf16:
+            return "bf16";
     }
     return "?";
 }

@@ -1,10 +1,12 @@
 #include "core/tensor.hpp"
 
-#include <algorithm>
-#include <cstring>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/half.hpp"
 #include "core/random.hpp"
 
 namespace tapegrad {
@@ -17,6 +19,8 @@ double load(DType dtype, const void* p, std::int64_t i) {
         case DType::f64: return static_cast<const double*>(p)[i];
         case DType::i32: return static_cast<const std::int32_t*>(p)[i];
         case DType::b8: return static_cast<const std::uint8_t*>(p)[i];
+        case DType::bf16:
+            return bf16_to_float(static_cast<const std::uint16_t*>(p)[i]);
     }
     return 0;
 }
@@ -27,6 +31,9 @@ void store(DType dtype, void* p, std::int64_t i, double v) {
         case DType::f64: static_cast<double*>(p)[i] = v; break;
         case DType::i32: static_cast<std::int32_t*>(p)[i] = static_cast<std::int32_t>(v); break;
         case DType::b8: static_cast<std::uint8_t*>(p)[i] = v != 0; break;
+        case DType::bf16:
+            static_cast<std::uint16_t*>(p)[i] = float_to_bf16(static_cast<float>(v));
+            break;
     }
 }
 
@@ -59,6 +66,13 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
 TensorImpl& Tensor::impl() const {
     if (!impl_) throw ValueError("tensor: use of an undefined tensor");
     return *impl_;
+}
+
+void Tensor::throw_no_buffer() const {
+    throw std::logic_error(fmt::format(
+        "tensor {} {}: no buffer: this is a tape node's link to an input whose values the op's "
+        "backward said it never reads (InputReads), yet it read them",
+        shape(), dtype_name(dtype())));
 }
 
 void Tensor::check_dtype(DType expected) const {
@@ -99,6 +113,8 @@ Tensor Tensor::to(DType target) const {
     Tensor out = empty(shape(), target);
     if (target == dtype()) {
         std::memcpy(out.raw_data(), raw_data(), static_cast<std::size_t>(numel()) * dtype_size(target));
+    } else if (dtype() == f32 && target == bf16) {  // mixed precision's copies: a vectorised loop
+        floats_to_bf16(data<float>(), static_cast<std::size_t>(numel()), out.data<std::uint16_t>());
     } else {
         for (std::int64_t i = 0; i < numel(); ++i) store(target, out.raw_data(), i, load(dtype(), raw_data(), i));
     }

@@ -59,13 +59,19 @@ public:
     template <class T>
     T* data() const {
         check_dtype(dtype_of<T>());
-        return static_cast<T*>(impl().storage->data());
+        return static_cast<T*>(buffer().data());
     }
     template <class T>
     std::span<T> span() const {
         return {data<T>(), static_cast<std::size_t>(numel())};
     }
-    void* raw_data() const { return impl().storage->data(); }
+    void* raw_data() const { return buffer().data(); }
+    // The storage; a tape node's link to an input whose values its backward never reads has none
+    // (autograd/tape.hpp, InputReads), and reading it throws rather than crashes.
+    Storage& buffer() const {
+        if (!impl().storage) throw_no_buffer();
+        return *impl().storage;
+    }
     // One element as double, by multi-index (negative indices count from the end).
     double at(std::initializer_list<std::int64_t> index) const;
     double item() const;  // the value of a one-element tensor
@@ -97,6 +103,7 @@ public:
 
 private:
     void check_dtype(DType expected) const;
+    [[noreturn]] void throw_no_buffer() const;
     std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <utility>
 
 #include "autograd/ops/binary.hpp"
 #include "autograd/ops/loss.hpp"
@@ -31,6 +32,11 @@ const GptConfig& checked(const GptConfig& c, const char* who) {
     if (!(c.dropout >= 0.0 && c.dropout < 1.0))
         fail(fmt::format("dropout must be in [0, 1) (got {})", c.dropout));
     return c;
+}
+
+void keep_block_insides(GptBlock& block, bool on) {
+    block.attention().keep_attention_weights(on);
+    block.mlp().keep_gelu_input(on);
 }
 
 // c_proj weights write into the residual stream, which sums 2·n_layer of them: GPT-2 scales their
@@ -74,7 +80,16 @@ Mlp::Mlp(const GptConfig& c, Generator& gen)
     register_module("dropout", dropout_);
 }
 
-Tensor Mlp::forward(const Tensor& x) { return remember_output(dropout_(c_proj_(gelu(c_fc_(x))))); }
+Tensor Mlp::forward(const Tensor& x) {
+    const Tensor pre = c_fc_(x);
+    if (keep_gelu_input_) gelu_input_ = pre;
+    return remember_output(dropout_(c_proj_(gelu(pre))));
+}
+
+void Mlp::keep_gelu_input(bool on) {
+    keep_gelu_input_ = on;
+    if (!on) gelu_input_ = Tensor();
+}
 
 CausalSelfAttention::CausalSelfAttention(const GptConfig& c, Generator& gen)
     : Layer("CausalSelfAttention"),
@@ -123,7 +138,7 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
                                        .return_weights = keep_weights_};
     const AttentionMasks masks{.causal = k.dim(2) == T};
     AttentionCoreResult r = dot_product_attention(q, k, v, masks, options);
-    if (keep_weights_) weights_ = r.weights;
+    if (keep_weights_) weights_ = r.weights, head_outputs_ = r.output;
     const Tensor& mixed = r.output;                                           // [B,H,T,D]
     const Tensor y = reshape(permute(mixed, {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
@@ -131,7 +146,7 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
 
 void CausalSelfAttention::keep_attention_weights(bool on) {
     keep_weights_ = on;
-    if (!on) weights_ = Tensor();
+    if (!on) weights_ = Tensor(), head_outputs_ = Tensor();
 }
 
 GptBlock::GptBlock(const GptConfig& c, Generator& gen)
@@ -203,13 +218,44 @@ Tensor Gpt::forward_cached(const Tensor& ids, KvCache& cache) {
 }
 
 // The blocks, the final norm and the tied head over the embedded tokens x [B,T,C].
+// While armed (record_next_forward) it keeps the residual stream and asks the blocks to keep the
+// rest; the sublayers' copies are moved into recorded_ and dropped at the end.
 Tensor Gpt::logits(const Tensor& embedded, KvCache* cache) {
+    const bool record = std::exchange(record_next_, false);
+    struct StopKeeping {  // after this pass, even one that throws, the blocks keep nothing
+        ModuleList<GptBlock>& blocks;
+        bool on;
+        ~StopKeeping() {
+            for (std::size_t i = 0; on && i < blocks.size(); ++i)
+                keep_block_insides(blocks[i], false);
+        }
+    } stop_keeping{h_, record};
+    if (record) {
+        recorded_ = GptActivations{.residual = {embedded}};
+        for (std::size_t i = 0; i < h_.size(); ++i) keep_block_insides(h_[i], true);
+    }
     Tensor x = embedded;
-    for (std::size_t i = 0; i < h_.size(); ++i)
+    for (std::size_t i = 0; i < h_.size(); ++i) {
         x = cache ? h_[i].forward(x, cache->keys[i], cache->values[i]) : h_[i](x);
+        if (record) recorded_.residual.push_back(x);
+    }
     // tied head: [B,T,C] @ [V,C]ᵀ, wte read in place through the transpose flag
-    return remember_output(matmul(ln_f_(x), wte_.weight(), false, true));
+    Tensor out = remember_output(matmul(ln_f_(x), wte_.weight(), false, true));
+    if (record) {
+        recorded_.logits = out;
+        for (std::size_t i = 0; i < h_.size(); ++i) {
+            GptBlock& block = h_[i];
+            recorded_.attention.push_back(block.attention().attention_weights());
+            recorded_.head_outputs.push_back(block.attention().head_outputs());
+            recorded_.gelu_inputs.push_back(block.mlp().gelu_input());
+        }
+    }
+    return out;
 }
+
+void Gpt::record_next_forward() { record_next_ = true; }
+
+GptActivations Gpt::take_activations() { return std::exchange(recorded_, GptActivations{}); }
 
 Tensor Gpt::loss(const Tensor& ids, const Tensor& targets) {
     check_ids(ids);

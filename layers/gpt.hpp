@@ -61,10 +61,16 @@ class Mlp : public Layer {
 public:
     Mlp(const GptConfig& config, Generator& gen);
     Tensor forward(const Tensor& x) override;
+    // While on, forward keeps the GELU's input [B,T,4C] (c_fc's output) for gelu_input(); off
+    // drops it. The training-health probe reads how much of it sits in GELU's flat tail.
+    void keep_gelu_input(bool on);
+    const Tensor& gelu_input() const { return gelu_input_; }
 
 private:
     Conv1D c_fc_, c_proj_;
     Dropout dropout_;
+    bool keep_gelu_input_ = false;
+    Tensor gelu_input_;
 };
 
 // Multi-head causal self-attention, x [B,T,C] -> [B,T,C]:
@@ -83,6 +89,9 @@ public:
     // attention_weights(); off by default, so training holds no extra tensor. Off drops them.
     void keep_attention_weights(bool on);
     const Tensor& attention_weights() const { return weights_; }
+    // Also kept while on: each head's mixed values [B,H,T,D] before c_proj, so the logit lens can
+    // split the block's output into the heads' shares (rows hD..(h+1)D of c_proj.weight are h's).
+    const Tensor& head_outputs() const { return head_outputs_; }
 
 private:
     Tensor attend(const Tensor& x, Tensor* cached_keys, Tensor* cached_values);
@@ -91,7 +100,8 @@ private:
     Conv1D c_attn_, c_proj_;
     Dropout attn_dropout_, resid_dropout_;
     bool keep_weights_ = false;
-    Tensor weights_;  // the last forward's softmax weights, while keep_weights_
+    Tensor weights_;       // the last forward's softmax weights, while keep_weights_
+    Tensor head_outputs_;  // and its heads' outputs
 };
 
 // Pre-LN block (GPT-2): h = x + attn(ln_1(x)); y = h + mlp(ln_2(h)), x [B,T,C] -> [B,T,C].
@@ -101,12 +111,22 @@ public:
     Tensor forward(const Tensor& x) override;
     Tensor forward(const Tensor& x, Tensor& cached_keys, Tensor& cached_values);  // see the attention's
     CausalSelfAttention& attention() { return attn_; }
+    Mlp& mlp() { return mlp_; }
 
 private:
     LayerNorm ln_1_;
     CausalSelfAttention attn_;
     LayerNorm ln_2_;
     Mlp mlp_;
+};
+
+// What one forward pass computed inside a GPT, for the training-health probe and the logit lens:
+// the residual stream [B,T,C] after the embeddings and after each block (n_layer + 1 tensors),
+// per block the attention weights [B,H,T,T], the heads' outputs [B,H,T,D] before c_proj and the
+// GELU's input [B,T,4C], and the logits [B,T,V]. The tensors are the pass's own, not copies.
+struct GptActivations {
+    std::vector<Tensor> residual, attention, head_outputs, gelu_inputs;
+    Tensor logits;
 };
 
 class Gpt : public Module {
@@ -127,6 +147,11 @@ public:
     // per layer (row = query, column = key; rows sum to 1; keys after the query get exactly 0).
     // Runs in eval mode (no dropout) without recording a tape, then restores the previous mode.
     std::vector<Tensor> attention_maps(const Tensor& ids);
+    // Arms the model to keep what its next forward pass computes (GptActivations); that pass
+    // then disarms it, so validation passes after it do not overwrite it. Costs nothing unarmed.
+    void record_next_forward();
+    // The recorded pass's tensors (empty if none was recorded), handed over and forgotten.
+    GptActivations take_activations();
 
 private:
     void check_ids(const Tensor& ids, std::int64_t first_position = 0) const;
@@ -139,6 +164,8 @@ private:
     Dropout drop_;
     ModuleList<GptBlock> h_;
     LayerNorm ln_f_;
+    bool record_next_ = false;
+    GptActivations recorded_;
 };
 
 }  // namespace tapegrad

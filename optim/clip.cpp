@@ -12,10 +12,7 @@ namespace {
 // Σ g² in double, so a float32 model with millions of gradients keeps the norm exact enough.
 template <class T>
 double sum_of_squares(const T* g, std::int64_t n) {
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) if (n >= kernels::parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) total += static_cast<double>(g[i]) * g[i];
-    return total;
+    return kernels::parallel_sum(n, n, [&](std::int64_t i) { return static_cast<double>(g[i]) * g[i]; });
 }
 
 template <class T>

@@ -1,10 +1,13 @@
 // Runs the built `tapegrad` program as a user would, for the command-line tests.
 #pragma once
 
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tapegrad::test {
@@ -45,6 +48,21 @@ inline CliResult run_command(std::string command) {
 
 inline CliResult run_cli(const std::vector<std::string>& args) {
     return run_command(cli_command(args));
+}
+
+// A run that must succeed; its output is shown when it does not.
+inline std::string succeeded(const CliResult& r) {
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    return r.output;
+}
+
+// A run that must end with an error exit (not a crash: run_cli gives -1 for a signal) naming each
+// of `parts`.
+inline void fails_naming(const CliResult& r, std::initializer_list<std::string_view> parts) {
+    INFO(r.output);
+    CHECK(r.status > 0);
+    for (std::string_view p : parts) CHECK_MESSAGE(r.output.find(p) != std::string::npos, p);
 }
 
 }  // namespace tapegrad::test

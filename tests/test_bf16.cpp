@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "autograd/ops.hpp"
@@ -136,6 +137,57 @@ TEST_CASE("bf16: float64 products and gradcheck are untouched by the precision")
     const PrecisionScope bf16(Precision::bf16);
     CHECK(matmul(a, b).to_vector() == fp32_run);
     test::check_gradients([](const Tensor& x, const Tensor& y) { return matmul(x, y); }, {a, b});
+}
+
+TEST_CASE(
+    "bf16 linear: keeps bf16 copies for backward, with the values of rounding at each product") {
+    if (!bf16_here()) return;
+    const PrecisionScope bf16(Precision::bf16);
+    const Tensor x = uniform({3, 5, 19}, -1, 1, {.seed = 5, .requires_grad = true});
+    const Tensor w = uniform({19, 11}, -1, 1, {.seed = 6, .requires_grad = true});
+    const Tensor b = uniform({11}, -1, 1, {.seed = 7, .requires_grad = true});
+    const Tensor upstream = uniform({3, 5, 11}, -1, 1, {.seed = 8});
+    // The reference: matmul rounds both operands at every product, forward and backward (on x
+    // as one matrix, so that xᵀ·dy is one product, as in linear).
+    const auto grads = [&](const Tensor& y) {
+        for (const Tensor& t : {x, w, b}) t.zero_grad();
+        y.backward(upstream);
+        return std::vector<Tensor>{y.detach(), x.grad(), w.grad(), b.grad()};
+    };
+    const std::vector<Tensor> reference =
+        grads(reshape(matmul(reshape(x, {15, 19}), w) + b, {3, 5, 11}));
+    Tensor activation = x * 1.0;  // an input that is not a leaf: its buffer can go
+    const std::weak_ptr<Storage> activation_buffer = activation.impl_ptr()->storage;
+    const Tensor y = linear(activation, w, b);
+    activation = Tensor();
+    CHECK(activation_buffer.expired());  // backward holds its bf16 copy instead
+    const std::vector<Tensor> got = grads(y);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);
+        CHECK(same_bits(got[i], reference[i]));
+    }
+}
+
+TEST_CASE("bf16 tied head: x·Wᵀ keeps bf16 copies too, with the values of rounding at each product") {
+    if (!bf16_here()) return;
+    const PrecisionScope bf16(Precision::bf16);
+    const Tensor x = uniform({2, 7, 12}, -1, 1, {.seed = 9, .requires_grad = true});
+    const Tensor wte = uniform({23, 12}, -1, 1, {.seed = 10, .requires_grad = true});
+    const Tensor upstream = uniform({2, 7, 23}, -1, 1, {.seed = 11});
+    const auto grads = [&](const Tensor& y) {
+        for (const Tensor& t : {x, wte}) t.zero_grad();
+        y.backward(upstream);
+        return std::vector<Tensor>{y.detach(), x.grad(), wte.grad()};
+    };
+    // The reference rounds at every product: a right operand with a batch axis takes matmul's
+    // general path (x as one matrix, so that dyᵀ·x is one product, as in the head).
+    const std::vector<Tensor> reference = grads(reshape(
+        matmul(reshape(x, {14, 12}), reshape(wte, {1, 23, 12}), false, true), {2, 7, 23}));
+    const std::vector<Tensor> got = grads(matmul(x * 1.0, wte, false, true));
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);
+        CHECK(same_bits(got[i], reference[i]));
+    }
 }
 
 TEST_CASE("bf16: without bf16 instructions a bf16 request runs fp32, bit for bit") {

@@ -97,8 +97,11 @@ TEST_CASE("cli: train to step 3 of 7, resume, gives the losses of 7 uninterrupte
     expect_ok(run_cli(with(tiny_run(data), {"--steps", "7", "--dropout", "0.1", "--metrics",
                                              (dir / "straight.jsonl").string()})));
     const fs::path ckpt = dir / "ckpt";
-    expect_ok(run_cli(with(tiny_run(data), {"--steps", "7", "--dropout", "0.1", "--stop-at", "3", "--save",
-                                             ckpt.string(), "--metrics", (dir / "split.jsonl").string()})));
+    const test::CliResult stopped = run_cli(with(tiny_run(data), {"--steps", "7", "--dropout", "0.1", "--stop-at", "3",
+                                                           "--save", ckpt.string(), "--metrics",
+                                                           (dir / "split.jsonl").string()}));
+    expect_ok(stopped);
+    CHECK(stopped.output.find("not validated") != std::string::npos);  // no made-up 0.0000
     expect_ok(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--quiet", "--metrics",
                        (dir / "split.jsonl").string(), "--save", ckpt.string()}));
     const std::vector<double> straight = losses(dir / "straight.jsonl");

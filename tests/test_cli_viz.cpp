@@ -19,7 +19,9 @@
 using namespace tapegrad;
 namespace fs = std::filesystem;
 using test::check_throws_with;
+using test::fails_naming;
 using test::run_cli;
+using test::succeeded;
 
 namespace {
 
@@ -93,21 +95,6 @@ std::vector<std::string> texts(const std::vector<const XmlElement*>& elements) {
     std::vector<std::string> out;
     for (const XmlElement* e : elements) out.push_back(e->text);
     return out;
-}
-
-// A run that must succeed; its output is shown when it does not.
-std::string succeeded(const test::CliResult& r) {
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    return r.output;
-}
-
-// A run that must end with an error exit (not a crash: run_cli gives -1 for a signal) naming each
-// of `parts`.
-void fails_naming(const test::CliResult& r, std::initializer_list<std::string_view> parts) {
-    INFO(r.output);
-    CHECK(r.status > 0);
-    for (std::string_view p : parts) CHECK_MESSAGE(r.output.find(p) != std::string::npos, p);
 }
 
 // A 2-layer, 2-head character GPT saved as `tapegrad train` would save it.

@@ -77,8 +77,9 @@ TEST_CASE(
     REQUIRE(r.val_curve.size() == 2);
     CHECK(r.val_curve[0].first == 4);
     CHECK(r.val_curve[1].first == 6);
-    CHECK(r.val_loss == r.val_curve[1].second);
-    CHECK(r.val_loss == doctest::Approx(evaluate_language_model(model, val, 2, 8, 2)));
+    REQUIRE(r.val_loss);
+    CHECK(*r.val_loss == r.val_curve[1].second);
+    CHECK(*r.val_loss == doctest::Approx(evaluate_language_model(model, val, 2, 8, 2)));
     std::ifstream in(dir / "m.jsonl");
     std::vector<std::string> rows;
     for (std::string line; std::getline(in, line);) rows.push_back(line);

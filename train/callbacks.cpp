@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "train/health.hpp"
+
 namespace tapegrad {
 namespace {
 
@@ -44,6 +46,9 @@ void ProgressLogger::on_train_end(FitRun& /*run*/, const FitResult& result) {
 }
 
 void MetricsLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
+    std::optional<HealthStats> health;
+    if (health_ && health_->latest() && health_->latest()->step == logs.step)
+        health = health_->latest();
     log_.append({.step = logs.step,
                  .loss = logs.loss,
                  .val_loss = logs.val_loss,
@@ -52,7 +57,8 @@ void MetricsLogger::on_step_end(FitRun& /*run*/, const StepLogs& logs) {
                  .lr = logs.lr,
                  .grad_norm = logs.grad_norm,
                  .tokens_per_s = logs.tokens_per_s,
-                 .elapsed = logs.elapsed});
+                 .elapsed = logs.elapsed,
+                 .health = std::move(health)});
 }
 
 LrScheduler::LrScheduler(const Schedule& schedule, LrSchedulerOptions options)

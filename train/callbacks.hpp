@@ -48,14 +48,18 @@ private:
 
 // One JSON line per step (train/metrics.hpp's MetricsRow: step, loss, val_loss, train_loss and
 // val_tokens on validation steps, lr, grad_norm, tokens_per_s, elapsed), appended to `path`; an
-// empty path logs nothing.
+// empty path logs nothing. With a HealthMonitor (not owned; listed before this logger), the steps
+// it measured also carry its "health" object.
+class HealthMonitor;  // train/health.hpp
 class MetricsLogger : public Callback {
 public:
-    explicit MetricsLogger(std::string path) : log_(std::move(path)) {}
+    explicit MetricsLogger(std::string path, const HealthMonitor* health = nullptr)
+        : log_(std::move(path)), health_(health) {}
     void on_step_end(FitRun& run, const StepLogs& logs) override;
 
 private:
     MetricsLog log_;
+    const HealthMonitor* health_;
 };
 
 struct LrSchedulerOptions {

@@ -33,6 +33,8 @@ MPI_Datatype mpi_type(DType dtype) {
             return MPI_INT32_T;
         case DType::b8:
             return MPI_UINT8_T;
+        case DType::bf16:
+            return MPI_UINT16_T;
     }
     return MPI_BYTE;
 }

@@ -9,6 +9,7 @@
 #include "train/distributed.hpp"
 #include "train/fit.hpp"
 #include "train/generate.hpp"
+#include "train/health.hpp"
 
 namespace tapegrad {
 namespace {
@@ -58,8 +59,15 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
     NanGuard nan_guard;
     const bool root = !options.data_parallel || options.data_parallel->is_root();
     ProgressLogger progress({.quiet = options.quiet || !root, .report_stop = false});
-    MetricsLogger metrics(root ? options.metrics_path : "");
+    HealthMonitor health({.every = std::max<std::int64_t>(options.health_every, 1)}, &model);
+    MetricsLogger metrics(root ? options.metrics_path : "",
+                          options.health_every > 0 ? &health : nullptr);
     StepFunction user(on_step);
+    Callbacks callbacks{lr, nan_guard, progress};
+    if (options.health_every > 0 && root && !options.metrics_path.empty())
+        callbacks.push_back(health);
+    callbacks.push_back(metrics);
+    callbacks.push_back(user);
     const FitResult r = fit(model, gpt_loss(model), optimizer, train_source,
                             {.batch_size = options.batch,
                              .steps = options.steps,
@@ -71,12 +79,12 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
                              .time_limit = options.time_limit,
                              .data_parallel = options.data_parallel,
                              .precision = options.precision},
-                            {lr, nan_guard, progress, metrics, user});
+                            callbacks);
     if (nan_guard.triggered()) throw ValueError(fmt::format("train: {}", nan_guard.message()));
     return {.steps = r.steps,
             .seconds = r.seconds,
             .last_loss = r.last_loss,
-            .val_loss = r.val_loss.value_or(0.0),
+            .val_loss = r.val_loss,
             .val_curve = r.val_curve};
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct LmTrainOptions {
     // whenever `steps` would end it later (LrScheduler's follow_time_limit).
     double time_limit = 0.0;
     std::string metrics_path;  // JSON lines; empty = none
+    std::int64_t health_every = 0;  // K > 0: training-health numbers every K steps in the metrics
     bool quiet = false;        // no progress bar (it is also off when stderr is no terminal)
     // Data-parallel across ranks (not owned; FitOptions::data_parallel): `batch` is the global
     // batch; only rank 0 shows progress and writes metrics.
@@ -49,7 +51,7 @@ struct LmTrainResult {
     std::int64_t steps = 0;  // steps run in this call
     double seconds = 0.0;
     double last_loss = 0.0;
-    double val_loss = 0.0;                                   // at the end
+    std::optional<double> val_loss;  // at the end; none when no validation ran (--stop-at early)
     std::vector<std::pair<std::int64_t, double>> val_curve;  // (step, validation loss)
 };
 

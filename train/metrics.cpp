@@ -20,6 +20,7 @@ std::string to_json_line(const MetricsRow& row) {
     j["grad_norm"] = row.grad_norm;
     j["tokens_per_s"] = row.tokens_per_s;
     j["elapsed"] = row.elapsed;
+    if (row.health) j["health"] = nlohmann::ordered_json::parse(health_json(*row.health));
     return j.dump();
 }
 

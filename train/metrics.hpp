@@ -1,11 +1,14 @@
 // Training metrics appended as JSON lines, one object per logged step:
 // {"step":..,"loss":..,"val_loss":..,"train_loss":..,"val_tokens":..,"lr":..,"grad_norm":..,
-//  "tokens_per_s":..,"elapsed":..}; the three val_/train_ keys only on validation steps.
+//  "tokens_per_s":..,"elapsed":..}; the three val_/train_ keys only on validation steps, and
+// "health":{..} (viz/health.hpp) only on the steps a HealthMonitor measured.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "viz/health.hpp"
 
 namespace tapegrad {
 
@@ -19,6 +22,7 @@ struct MetricsRow {
     double grad_norm = 0.0;
     double tokens_per_s = 0.0;
     double elapsed = 0.0;  // seconds since training started
+    std::optional<HealthStats> health;
 };
 
 class MetricsLog {

@@ -28,8 +28,9 @@ void ProgressBar::update(std::int64_t step, double loss, double tokens_per_secon
     const int filled = static_cast<int>(done * width);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double eta = step > 0 ? elapsed * static_cast<double>(total_ - step) / static_cast<double>(step) : 0.0;
-    fmt::print(stderr, "\r[{:=<{}}{:<{}}] {}/{} loss {:.4f} {:.0f} tok/s ETA {}   ", "", filled, "", width - filled,
-               step, total_, loss, tokens_per_second, format_duration(eta));
+    // "\x1b[K" erases the rest of the line: a shorter frame leaves no tail of the previous one.
+    fmt::print(stderr, "\r[{:=<{}}{:<{}}] {}/{} loss {:.4f} {:.0f} tok/s ETA {}\x1b[K", "", filled,
+               "", width - filled, step, total_, loss, tokens_per_second, format_duration(eta));
     std::fflush(stderr);
     drawn_ = true;
 }

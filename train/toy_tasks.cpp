@@ -1,16 +1,18 @@
 #include "train/toy_tasks.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "autograd/ops/loss.hpp"
+#include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "optim/adam.hpp"
 #include "optim/clip.hpp"
 #include "optim/schedule.hpp"
+#include "train/health.hpp"
 
 namespace tapegrad {
 namespace {
@@ -113,7 +115,25 @@ ToyResult train_toy_task(SequenceTransformer& model, ToyTask task, const ToyTrai
         loss.backward();
         clip_grad_norm(params, 1.0);
         optimizer.set_lr(schedule.lr_at(step));
+        const bool measure = o.health_every > 0 && step % o.health_every == 0;
+        std::vector<Tensor> before;
+        std::vector<LayerHealth> layers;  // each head's attention entropy
+        if (measure) {
+            for (const auto& [name, p] : model.named_parameters())
+                before.push_back(p.detach().clone());
+            // 16 sequences of the batch estimate the entropies well enough, at a quarter the cost
+            const Tensor some = slice(b.x, 0, 0, std::min<std::int64_t>(16, b.x.dim(0)));
+            for (const Tensor& map : model.attention_maps(some))
+                layers.push_back({.attention_entropy = attention_entropy(map)});
+        }
         optimizer.step();
+        MetricsPoint& row = result.curve.emplace_back(
+            MetricsPoint{.step = step, .loss = loss.item(), .lr = optimizer.lr()});
+        if (measure)
+            row.health =
+                HealthStats{.step = step,
+                            .parameters = parameter_health(model.named_parameters(), before),
+                            .layers = std::move(layers)};
         result.steps = step + 1;
         if ((step + 1) % o.eval_every != 0 && step + 1 != o.max_steps) continue;
         result.predictions = predict(model, result.test.x);

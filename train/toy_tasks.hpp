@@ -9,6 +9,7 @@
 
 #include "core/random.hpp"
 #include "layers/sequence_transformer.hpp"
+#include "viz/plot.hpp"
 
 namespace tapegrad {
 
@@ -33,6 +34,7 @@ struct ToyTrainOptions {
     std::int64_t test_size = 1000;
     std::uint64_t seed = 0;
     bool quiet = false;
+    std::int64_t health_every = 0;  // K > 0: parameter health (train/health.hpp) every K steps
 };
 
 struct ToyResult {
@@ -41,6 +43,9 @@ struct ToyResult {
     double seconds = 0.0;
     ToyBatch test;
     Tensor predictions;     // i32 [test_size, L]
+    // One row per step: its loss and learning rate, with parameter health every health_every
+    // steps (for the HTML report, viz/report.hpp).
+    std::vector<MetricsPoint> curve;
 };
 
 ToyBatch make_toy_batch(ToyTask task, std::int64_t batch, std::int64_t length, std::int64_t digits, Generator& gen);

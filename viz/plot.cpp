@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "viz/health.hpp"
 #include "viz/svg.hpp"
 #include "viz/ticks.hpp"
 
@@ -56,7 +57,8 @@ Frame make_frame(const std::vector<LossRun>& runs, const PlotOptions& opt) {
 }
 
 // Grid lines, tick labels and the axis names.
-void draw_axes(svg::Document& doc, const Frame& f, std::string_view step_label) {
+void draw_axes(svg::Document& doc, const Frame& f, std::string_view step_label,
+               std::string_view value_label) {
     svg::Element& g = doc.add(svg::group("axes"));
     const double bottom = f.top + f.height, right = f.left + f.width;
     for (double t : f.x.ticks()) {
@@ -75,7 +77,7 @@ void draw_axes(svg::Document& doc, const Frame& f, std::string_view step_label) 
     g.add(svg::text(f.left + f.width / 2, bottom + 40, step_label, 13, "middle"))
         .attr("class", "axis-label");
     const double ly = f.top + f.height / 2;
-    g.add(svg::text(20, ly, "loss", 13, "middle"))
+    g.add(svg::text(20, ly, value_label, 13, "middle"))
         .attr("class", "axis-label")
         .attr("transform", fmt::format("rotate(-90 20 {})", svg::number(ly)));
 }
@@ -147,9 +149,14 @@ std::string loss_curves_svg(const std::vector<LossRun>& runs, const PlotOptions&
         doc.add(svg::text(opt.width / 2, 26, opt.title, 16, "middle"))
             .attr("font-weight", "bold")
             .attr("class", "title");
-    draw_axes(doc, f, opt.step_label);
+    draw_axes(doc, f, opt.step_label, opt.value_label);
     std::vector<Curve> legend;
-    if (runs.size() == 1) {  // one run: blue train loss, red validation loss
+    if (opt.series) {
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+            const std::string colour = run_colours[r % std::size(run_colours)];
+            draw_run(doc, f, runs[r].points, {colour, runs[r].label, false}, {}, false, legend);
+        }
+    } else if (runs.size() == 1) {  // one run: blue train loss, red validation loss
         draw_run(doc, f, runs[0].points, {train_colour, "train loss", false},
                  {val_colour, "validation loss", true}, false, legend);
     } else {
@@ -165,7 +172,7 @@ std::string loss_curves_svg(const std::vector<LossRun>& runs, const PlotOptions&
 
 namespace {
 
-MetricsPoint parse_row(const nlohmann::json& j) {
+MetricsPoint parse_row(const nlohmann::ordered_json& j) {
     if (!j.is_object()) throw std::invalid_argument("not a JSON object");
     if (!j.contains("step") || !j["step"].is_number_integer())
         throw std::invalid_argument("\"step\" is missing or not an integer");
@@ -177,6 +184,11 @@ MetricsPoint parse_row(const nlohmann::json& j) {
         if (!j["val_loss"].is_number()) throw std::invalid_argument("\"val_loss\" is not a number");
         p.val_loss = j["val_loss"].get<double>();
     }
+    if (j.contains("lr")) {
+        if (!j["lr"].is_number()) throw std::invalid_argument("\"lr\" is not a number");
+        p.lr = j["lr"].get<double>();
+    }
+    if (j.contains("health")) p.health = parse_health_json(j["health"].dump(), p.step);
     return p;
 }
 
@@ -194,7 +206,7 @@ std::vector<MetricsPoint> read_metrics_jsonl(const std::filesystem::path& path) 
         ++line_no;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
         try {
-            points.push_back(parse_row(nlohmann::json::parse(line)));
+            points.push_back(parse_row(nlohmann::ordered_json::parse(line)));
         } catch (const std::exception& e) {  // nlohmann's parse_error or ours
             throw_io_error(path.string(), fmt::format("line {}: {}", line_no, e.what()));
         }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "viz/health.hpp"
+
 namespace tapegrad {
 
 struct MetricsPoint {
@@ -16,12 +18,18 @@ struct MetricsPoint {
     double loss =
         std::numeric_limits<double>::quiet_NaN();  // NaN when the log says null (diverged)
     std::optional<double> val_loss;                // only on validation steps
+    std::optional<double> lr;                      // the learning rate, when the log has it
+    std::optional<HealthStats> health;             // on the steps a HealthMonitor measured
 };
 
 struct PlotOptions {
     bool log_step = false;            // logarithmic step axis; every step must then be > 0
     std::string title;                // drawn above the plot when not empty
     std::string step_label = "step";  // the x axis' name
+    std::string value_label = "loss";  // the y axis' name
+    // Several runs as plain named lines (charts of other values than losses: each run's `loss`
+    // is its value): full colour, named by the label alone, no validation curves.
+    bool series = false;
     double width = 640, height = 400;
 };
 
@@ -39,8 +47,9 @@ struct LossRun {
 };
 std::string loss_curves_svg(const std::vector<LossRun>& runs, const PlotOptions& options = {});
 
-// The rows of a metrics JSONL file; blank lines are skipped, other fields ignored. IoError
-// "<path>: line <n>: <what>" for a line that is not a JSON object with a numeric "step" and "loss".
+// The rows of a metrics JSONL file (with "lr" and "health" when present); blank lines are skipped,
+// other fields ignored. IoError "<path>: line <n>: <what>" for a line that is not a JSON object
+// with a numeric "step" and "loss", or whose "lr" or "health" is malformed.
 std::vector<MetricsPoint> read_metrics_jsonl(const std::filesystem::path& path);
 
 }  // namespace tapegrad

@@ -24,18 +24,24 @@ Tensor forward(const char* op, BinaryOp kind, const Tensor& a, const Tensor& b) 
 
 // d(a+b) = dy, dy
 Tensor add(const Tensor& a, const Tensor& b) {
-    return record("add", {a, b}, forward("add", BinaryOp::add, a, b), {}, [](Backward& bw) {
-        bw.accumulate(0, bw.grad_out());
-        bw.accumulate(1, bw.grad_out());
-    });
+    return record(
+        "add", {a, b}, forward("add", BinaryOp::add, a, b), {},
+        [](Backward& bw) {
+            bw.accumulate(0, bw.grad_out());
+            bw.accumulate(1, bw.grad_out());
+        },
+        {}, InputReads::none());
 }
 
 // d(a−b) = dy, −dy
 Tensor sub(const Tensor& a, const Tensor& b) {
-    return record("sub", {a, b}, forward("sub", BinaryOp::sub, a, b), {}, [](Backward& bw) {
-        bw.accumulate(0, bw.grad_out());
-        if (bw.needs(1)) bw.accumulate(1, neg(bw.grad_out()));
-    });
+    return record(
+        "sub", {a, b}, forward("sub", BinaryOp::sub, a, b), {},
+        [](Backward& bw) {
+            bw.accumulate(0, bw.grad_out());
+            if (bw.needs(1)) bw.accumulate(1, neg(bw.grad_out()));
+        },
+        {}, InputReads::none());
 }
 
 // d(a·b) = dy·b, dy·a
@@ -50,12 +56,15 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 // saved copy is detached)
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor y = forward("div", BinaryOp::div, a, b);
-    return record("div", {a, b}, y, {y.detach()}, [](Backward& bw) {
-        if (bw.needs(0)) bw.accumulate(0, div(bw.grad_out(), bw.input(1)));
-        if (!bw.needs(1)) return;
-        const Tensor y = bw.create_graph() ? div(bw.input(0), bw.input(1)) : bw.saved(0);
-        bw.accumulate(1, neg(div(mul(bw.grad_out(), y), bw.input(1))));
-    });
+    return record(
+        "div", {a, b}, y, {y.detach()},
+        [](Backward& bw) {
+            if (bw.needs(0)) bw.accumulate(0, div(bw.grad_out(), bw.input(1)));
+            if (!bw.needs(1)) return;
+            const Tensor y = bw.create_graph() ? div(bw.input(0), bw.input(1)) : bw.saved(0);
+            bw.accumulate(1, neg(div(mul(bw.grad_out(), y), bw.input(1))));
+        },
+        {}, InputReads::all());  // create_graph recomputes a/b
 }
 
 // d(a^b) = dy·b·a^(b−1), dy·y·ln a  with y = a^b saved (recomputed as for div)

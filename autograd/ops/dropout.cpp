@@ -48,7 +48,7 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen) {
             });
             bw.accumulate(0, dx);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 }  // namespace tapegrad

@@ -49,9 +49,12 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
         kernels::Embedding<T>::forward(weight.data<T>(), ids.data<std::int32_t>(), y.data<T>(),
                                        ids.numel(), width);
     });
-    return record("embedding", {weight, ids}, y, {}, [](Backward& bw) {
-        bw.accumulate(0, scatter_rows(bw.grad_out(), bw.input(1), bw.input(0).shape()));
-    });
+    return record(
+        "embedding", {weight, ids}, y, {},
+        [](Backward& bw) {
+            bw.accumulate(0, scatter_rows(bw.grad_out(), bw.input(1), bw.input(0).shape()));
+        },
+        {}, InputReads::only({1}));
 }
 
 }  // namespace tapegrad

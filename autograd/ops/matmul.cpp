@@ -11,6 +11,7 @@
 #include "autograd/tape.hpp"
 #include "core/kernels/broadcast.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/precision.hpp"
 
 namespace tapegrad {
 namespace {
@@ -122,12 +123,82 @@ void linear_backward_recorded(Backward& bw) {
     if (bw.num_inputs() == 3 && bw.needs(2)) bw.accumulate(2, sum(g, {0}));
 }
 
+// Whether x·op(W) runs as product_keeping_bf16: bf16 mixed precision, float32, one weight matrix.
+bool keeps_bf16_copies(const Tensor& x, const Tensor& w) {
+    return x.dtype() == f32 && w.dtype() == f32 && w.rank() == 2 &&
+           precision() == Precision::bf16;
+}
+
+struct Bf16ProductAttrs {
+    bool transpose_w;
+};
+
+// x [rows, in] · op(W), op(W) [in, out], (+ bias [out]) in bf16 mixed precision (core/precision.hpp):
+// linear's product and the tied head's x·Wᵀ. x and W are rounded to bf16 once, and backward keeps
+// those copies instead of the float32 tensors: x's float32 buffer is freed with the forward (its
+// copy takes half the memory), and backward rounds neither again, so a weight is rounded once a
+// step, not at each of its two products. Rounding is deterministic: the results are those of
+// rounding at every product.
+//   dx = dy·op(W)ᵀ   dW = xᵀ·dy (Wᵀ: dyᵀ·x)   db = Σ_rows dy   (dy rounded once for all)
+Tensor product_keeping_bf16(const char* op, const Tensor& x, const Tensor& w, bool tw,
+                            const Tensor& b, const Shape& out_shape, std::vector<Tensor> inputs) {
+    const std::int64_t rows = x.dim(0), in = x.dim(1), out = tw ? w.dim(0) : w.dim(1);
+    const Tensor x16 = x.to(bf16), w16 = w.to(bf16);
+    Tensor y = Tensor::empty({rows, out}, f32);
+    if (b.defined()) fill_rows(y.data<float>(), b.data<float>(), rows, out);
+    kernels::gemm_bf16(false, tw, rows, out, in, 1.0f, {.bf16 = x16.data<std::uint16_t>()}, in,
+                       {.bf16 = w16.data<std::uint16_t>()}, w.dim(1), b.defined() ? 1.0f : 0.0f,
+                       y.data<float>(), out);
+    const auto backward = [](Backward& bw) {
+        if (bw.create_graph())  // the bf16 copies have no history: no recorded form here
+            throw ValueError(
+                "linear/matmul: backward with create_graph is not supported in bf16 "
+                "mixed precision; take second derivatives in f32 or f64");
+        const bool tw = bw.attrs<Bf16ProductAttrs>().transpose_w;
+        const Tensor &x16 = bw.saved(0), &w16 = bw.saved(1);
+        const std::int64_t rows = x16.dim(0), in = x16.dim(1), ldw = w16.dim(1),
+                           out = tw ? w16.dim(0) : ldw;
+        const Tensor g = bw.grad_out().view_as_shape({rows, out});
+        const Tensor g16 = g.to(bf16);
+        const kernels::Bf16Operand xb{.bf16 = x16.data<std::uint16_t>()},
+            wb{.bf16 = w16.data<std::uint16_t>()}, gb{.bf16 = g16.data<std::uint16_t>()};
+        if (bw.needs(0)) {
+            Tensor dx = Tensor::empty({rows, in}, f32);
+            kernels::gemm_bf16(false, !tw, rows, in, out, 1.0f, gb, out, wb, ldw, 0.0f,
+                               dx.data<float>(), in);
+            bw.accumulate(0, dx.view_as_shape(bw.input(0).shape()));
+        }
+        if (bw.needs(1)) {
+            Tensor dw = Tensor::empty(w16.shape(), f32);
+            if (tw)
+                kernels::gemm_bf16(true, false, out, in, rows, 1.0f, gb, out, xb, in, 0.0f,
+                                   dw.data<float>(), in);
+            else
+                kernels::gemm_bf16(true, false, in, out, rows, 1.0f, xb, in, gb, out, 0.0f,
+                                   dw.data<float>(), out);
+            bw.accumulate(1, dw);
+        }
+        if (bw.num_inputs() == 3 && bw.needs(2))
+            bw.accumulate(2, kernels::sum_keepdims(g, {0}).view_as_shape(bw.input(2).shape()));
+    };
+    return record(op, std::move(inputs), y.view_as_shape(out_shape), {x16, w16}, backward,
+                  Bf16ProductAttrs{tw}, InputReads::none());
+}
+
 }  // namespace
 
 // C = op(A)·op(B). With G = dC:
 //   A·B:   dA = G·Bᵀ    dB = Aᵀ·G        Aᵀ·B:  dA = B·Gᵀ    dB = A·G
 //   A·Bᵀ:  dA = G·B     dB = Gᵀ·A        Aᵀ·Bᵀ: dA = Bᵀ·Gᵀ   dB = Gᵀ·Aᵀ
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    if (!transpose_a && keeps_bf16_copies(a, b)) {  // the tied head, x·wteᵀ
+        const Dims d = check(a, b, false, transpose_b);
+        Shape out_shape = d.batch;
+        out_shape.push_back(d.m);
+        out_shape.push_back(d.n);
+        return product_keeping_bf16("matmul", a.view_as_shape({a.numel() / d.k, d.k}), b,
+                                    transpose_b, {}, out_shape, {a, b});
+    }
     const MatmulAttrs attrs{transpose_a, transpose_b};
     return record(
         "matmul", {a, b}, forward(a, b, transpose_a, transpose_b), {},
@@ -160,12 +231,14 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     if (b.defined() && b.dtype() != w.dtype())
         throw ValueError(fmt::format("linear: kernel {} {}, bias {} {}: dtypes differ", w.shape(),
                                      dtype_name(w.dtype()), b.shape(), dtype_name(b.dtype())));
-    Tensor y = forward(x.view_as_shape(flat), w, false, false, b);
     Shape out_shape(x.shape().dims().first(x.rank() - 1));
     out_shape.push_back(w.shape()[1]);
-    y = y.view_as_shape(out_shape);
     std::vector<Tensor> inputs{x, w};
     if (b.defined()) inputs.push_back(b);
+    if (keeps_bf16_copies(x, w))
+        return product_keeping_bf16("linear", x.view_as_shape(flat), w, false, b, out_shape,
+                                    std::move(inputs));
+    const Tensor y = forward(x.view_as_shape(flat), w, false, false, b).view_as_shape(out_shape);
     return record("linear", std::move(inputs), y, {}, [](Backward& bw) {
         if (bw.create_graph()) return linear_backward_recorded(bw);
         const Tensor& w = bw.input(1);

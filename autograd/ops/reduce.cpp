@@ -75,12 +75,15 @@ Tensor finish(Tensor y_keep, const Shape& x_shape, const std::vector<std::size_t
 Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
     const auto ax = resolve_axes("sum", x.shape(), axes);
     Tensor y = finish(kernels::sum_keepdims(x, ax), x.shape(), ax, keepdims);
-    return record("sum", {x}, y, {}, [](Backward& bw) {
-        const Tensor dy = keepdims_grad(bw, reduced_axes(bw));
-        const Shape& x_shape = bw.input(0).shape();
-        bw.accumulate(0,
-                      bw.create_graph() ? broadcast_to(dy, x_shape) : kernels::expand(dy, x_shape));
-    }, reduce_attrs(ax));
+    return record(
+        "sum", {x}, y, {},
+        [](Backward& bw) {
+            const Tensor dy = keepdims_grad(bw, reduced_axes(bw));
+            const Shape& x_shape = bw.input(0).shape();
+            bw.accumulate(
+                0, bw.create_graph() ? broadcast_to(dy, x_shape) : kernels::expand(dy, x_shape));
+        },
+        reduce_attrs(ax), InputReads::none());
 }
 
 // mean = sum / count; its gradient follows from sum's and the scalar product's.

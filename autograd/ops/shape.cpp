@@ -83,7 +83,7 @@ Tensor permuted(const char* op, const Tensor& x, const std::vector<std::size_t>&
             bw.accumulate(0, bw.create_graph() ? permuted("permute", bw.grad_out(), inverse)
                                                : kernels::permute(bw.grad_out(), inverse));
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // Python's rule for a slice bound: negative counts from the end, then clamp into [0, n].
@@ -123,7 +123,7 @@ Tensor narrowed(const char* op, const Tensor& x, std::size_t axis, std::int64_t 
             kernels::narrow_assign(dx, bw.grad_out(), axis, begin);
             bw.accumulate(0, dx);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // The shape of concat(xs, axis): every input has the first one's dtype, rank and sizes off `axis`.
@@ -212,11 +212,14 @@ Tensor reshape_to(const Tensor& x, const Shape& shape) {
     if (shape.numel() != x.numel())
         throw_shape_error("reshape", fmt::format("{} to {}", x.shape(), shape),
                           fmt::format("sizes differ ({} vs {})", x.numel(), shape.numel()));
-    return record("reshape", {x}, x.view_as_shape(shape), {}, [](Backward& bw) {
-        const Shape& to = bw.input(0).shape();
-        bw.accumulate(
-            0, bw.create_graph() ? reshape_to(bw.grad_out(), to) : bw.grad_out().view_as_shape(to));
-    });
+    return record(
+        "reshape", {x}, x.view_as_shape(shape), {},
+        [](Backward& bw) {
+            const Shape& to = bw.input(0).shape();
+            bw.accumulate(0, bw.create_graph() ? reshape_to(bw.grad_out(), to)
+                                               : bw.grad_out().view_as_shape(to));
+        },
+        {}, InputReads::none());
 }
 
 Tensor transpose(const Tensor& x, std::int64_t axis0, std::int64_t axis1) {
@@ -264,7 +267,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
                 offset += n;
             }
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // Piece k is x[..., offset_k : offset_k + sizes[k], ...]; each piece is a slice on the tape.
@@ -295,8 +298,9 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     expect_broadcasts_to("broadcast_to", fmt::format("{} to {}", x.shape(), shape), x.shape(),
                          shape);
-    return record("broadcast_to", {x}, kernels::expand(x, shape), {},
-                  [](Backward& bw) { bw.accumulate(0, bw.grad_out()); });
+    return record(
+        "broadcast_to", {x}, kernels::expand(x, shape), {},
+        [](Backward& bw) { bw.accumulate(0, bw.grad_out()); }, {}, InputReads::none());
 }
 
 // y = cond ? a : b;  da = cond ? dy : 0,  db = cond ? 0 : dy  (accumulate sums each to its shape)
@@ -307,16 +311,19 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
         throw ValueError(fmt::format("where: a {} {}, b {} {}: dtypes differ", a.shape(),
                                      dtype_name(a.dtype()), b.shape(), dtype_name(b.dtype())));
     const Tensor y = kernels::select(cond, a, b, where_shape(cond.shape(), a.shape(), b.shape()));
-    return record("where", {cond, a, b}, y, {}, [](Backward& bw) {
-        const Tensor& dy = bw.grad_out();
-        const Tensor zero = scalar_like(dy, 0.0);
-        const auto pick = [&](const Tensor& a, const Tensor& b) {
-            return bw.create_graph() ? where(bw.input(0), a, b)
-                                     : kernels::select(bw.input(0), a, b, dy.shape());
-        };
-        if (bw.needs(1)) bw.accumulate(1, pick(dy, zero));
-        if (bw.needs(2)) bw.accumulate(2, pick(zero, dy));
-    });
+    return record(
+        "where", {cond, a, b}, y, {},
+        [](Backward& bw) {
+            const Tensor& dy = bw.grad_out();
+            const Tensor zero = scalar_like(dy, 0.0);
+            const auto pick = [&](const Tensor& a, const Tensor& b) {
+                return bw.create_graph() ? where(bw.input(0), a, b)
+                                         : kernels::select(bw.input(0), a, b, dy.shape());
+            };
+            if (bw.needs(1)) bw.accumulate(1, pick(dy, zero));
+            if (bw.needs(2)) bw.accumulate(2, pick(zero, dy));
+        },
+        {}, InputReads::only({0}));
 }
 
 // y = mask ? value : x, mask broadcast to x;  dx = mask ? 0 : dy
@@ -326,12 +333,15 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
     expect_broadcasts_to("masked_fill", fmt::format("x {}, mask {}", x.shape(), mask.shape()),
                          mask.shape(), x.shape());
     const Tensor y = kernels::select(mask, scalar_like(x, value), x, x.shape());
-    return record("masked_fill", {x, mask}, y, {}, [](Backward& bw) {
-        const Tensor& dy = bw.grad_out();
-        bw.accumulate(0, bw.create_graph()
-                             ? masked_fill(dy, bw.input(1), 0.0)
-                             : kernels::select(bw.input(1), scalar_like(dy, 0.0), dy, dy.shape()));
-    });
+    return record(
+        "masked_fill", {x, mask}, y, {},
+        [](Backward& bw) {
+            const Tensor& dy = bw.grad_out();
+            bw.accumulate(0, bw.create_graph() ? masked_fill(dy, bw.input(1), 0.0)
+                                               : kernels::select(bw.input(1), scalar_like(dy, 0.0),
+                                                                 dy, dy.shape()));
+        },
+        {}, InputReads::only({1}));
 }
 
 }  // namespace tapegrad

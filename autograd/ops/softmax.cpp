@@ -32,6 +32,19 @@ Tensor softmax_grad(const Tensor& y, const Tensor& dy, std::int64_t axis) {
     return mul(y, sub(dy, sum(mul(dy, y), {axis}, true)));
 }
 
+// The input a create_graph backward recomputes from: kept whole only under KeepInputs, as the
+// ordinary backward reads the saved output alone.
+const Tensor& kept_input(const Backward& bw, const char* op) {
+    const Tensor& x = bw.input(0);
+    if (!x.impl().storage)
+        throw ValueError(
+            fmt::format("{}: backward with create_graph needs the input's values, "
+                        "which the op keeps only under KeepInputs: record the forward "
+                        "inside a KeepInputs guard (autograd/tape.hpp)",
+                        op));
+    return x;
+}
+
 void softmax_backward_recorded(Backward& bw);
 void masked_softmax_backward_recorded(Backward& bw);
 
@@ -57,7 +70,7 @@ Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool lo
             });
             bw.accumulate(0, dx);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 // Checks the operands and describes which positions are kept.
@@ -83,7 +96,7 @@ void softmax_backward_recorded(Backward& bw) {
     const SoftmaxAttrs attrs = bw.attrs<SoftmaxAttrs>();
     const auto axis = static_cast<std::int64_t>(attrs.axis);
     const Tensor& dy = bw.grad_out();
-    const Tensor p = softmax(bw.input(0), axis);
+    const Tensor p = softmax(kept_input(bw, attrs.log ? "log_softmax" : "softmax"), axis);
     bw.accumulate(0,
                   attrs.log ? sub(dy, mul(p, sum(dy, {axis}, true))) : softmax_grad(p, dy, axis));
 }
@@ -104,7 +117,7 @@ Tensor kept_positions(const Shape& scores, const kernels::KeepMask& keep) {
 // scale·y ⊙ (dy − Σ dy⊙y) where kept, 0 elsewhere, y recomputed from the scores
 void masked_softmax_backward_recorded(Backward& bw) {
     const MaskedSoftmaxAttrs attrs = bw.attrs<MaskedSoftmaxAttrs>();
-    const Tensor& scores = bw.input(0);
+    const Tensor& scores = kept_input(bw, "masked_softmax");
     const Tensor& mask = bw.saved(1);
     const Tensor y = masked_softmax(scores, mask, attrs.scale, attrs.causal);
     const Tensor kept = kept_positions(scores.shape(), keep_mask(scores, mask, attrs.causal));
@@ -145,7 +158,7 @@ Tensor masked_softmax(const Tensor& scores, const Tensor& mask, double scale, bo
             });
             bw.accumulate(0, dscores);
         },
-        attrs);
+        attrs, InputReads::none());
 }
 
 }  // namespace tapegrad

@@ -1,7 +1,10 @@
 // Elementwise unary ops. Forward and backward formulas live in core/kernels/unary.cpp; this file
-// records them on the tape. The output is saved because exp, sqrt, tanh and sigmoid differentiate
-// most cheaply through it.
+// records them on the tape. exp, sqrt, tanh and sigmoid differentiate most cheaply through their
+// output, so they save it; the others do not, so gelu keeps no hold on its output (the next
+// product's input, which bf16 mixed precision keeps only as a bf16 copy).
 #include "autograd/ops/unary.hpp"
+
+#include <vector>
 
 #include "autograd/ops/binary.hpp"
 #include "autograd/tape.hpp"
@@ -13,6 +16,9 @@ namespace {
 struct UnaryAttrs {
     double c;  // the scalar of pow, add_scalar, mul_scalar
 };
+
+// Which of x and y = f(x) an op's derivative is written with (the formula ignores the other).
+enum class Derivative { of_x, of_y };
 
 // dy/dx for a backward that creates a graph. By default the kernel's own backward with dy = 1, a
 // constant: right for the ops whose derivative does not vary smoothly with x (neg, relu,
@@ -69,7 +75,7 @@ void unary_backward(Backward& bw) {
     const Tensor& x = bw.input(0);
     const double c = bw.attrs<UnaryAttrs>().c;
     if (bw.create_graph()) return bw.accumulate(0, mul(bw.grad_out(), derivative<K>(x, c)));
-    const Tensor& y = bw.saved(0);
+    const Tensor& y = bw.num_saved() > 0 ? bw.saved(0) : x;  // of_x: any span of x's size will do
     Tensor dx = Tensor::empty(x.shape(), x.dtype());
     dispatch("backward", x.dtype(), [&]<class T>() {
         kernels::Unary<T, K>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(),
@@ -79,26 +85,34 @@ void unary_backward(Backward& bw) {
 }
 
 template <template <class> class K>
-Tensor unary(const char* op, const Tensor& x, double c = 0.0) {
+Tensor unary(const char* op, const Tensor& x, Derivative d, double c = 0.0) {
     Tensor y = Tensor::empty(x.shape(), x.dtype());
     dispatch(op, x.dtype(),
              [&]<class T>() { kernels::Unary<T, K>::forward(x.span<T>(), y.span<T>(), c); });
-    return record(op, {x}, y, {y.detach()}, unary_backward<K>, UnaryAttrs{c});
+    std::vector<Tensor> saved;
+    if (d == Derivative::of_y) saved.push_back(y.detach());
+    return record(op, {x}, y, std::move(saved), unary_backward<K>, UnaryAttrs{c});
 }
 
 }  // namespace
 
-Tensor neg(const Tensor& x) { return unary<kernels::Neg>("neg", x); }
-Tensor exp(const Tensor& x) { return unary<kernels::Exp>("exp", x); }
-Tensor log(const Tensor& x) { return unary<kernels::Log>("log", x); }
-Tensor sqrt(const Tensor& x) { return unary<kernels::Sqrt>("sqrt", x); }
-Tensor tanh(const Tensor& x) { return unary<kernels::Tanh>("tanh", x); }
-Tensor sigmoid(const Tensor& x) { return unary<kernels::Sigmoid>("sigmoid", x); }
-Tensor relu(const Tensor& x) { return unary<kernels::Relu>("relu", x); }
-Tensor gelu(const Tensor& x) { return unary<kernels::Gelu>("gelu", x); }
-Tensor pow(const Tensor& x, double p) { return unary<kernels::PowScalar>("pow", x, p); }
-Tensor add_scalar(const Tensor& x, double c) { return unary<kernels::AddScalar>("add_scalar", x, c); }
-Tensor mul_scalar(const Tensor& x, double c) { return unary<kernels::MulScalar>("mul_scalar", x, c); }
+Tensor neg(const Tensor& x) { return unary<kernels::Neg>("neg", x, Derivative::of_x); }
+Tensor exp(const Tensor& x) { return unary<kernels::Exp>("exp", x, Derivative::of_y); }
+Tensor log(const Tensor& x) { return unary<kernels::Log>("log", x, Derivative::of_x); }
+Tensor sqrt(const Tensor& x) { return unary<kernels::Sqrt>("sqrt", x, Derivative::of_y); }
+Tensor tanh(const Tensor& x) { return unary<kernels::Tanh>("tanh", x, Derivative::of_y); }
+Tensor sigmoid(const Tensor& x) { return unary<kernels::Sigmoid>("sigmoid", x, Derivative::of_y); }
+Tensor relu(const Tensor& x) { return unary<kernels::Relu>("relu", x, Derivative::of_x); }
+Tensor gelu(const Tensor& x) { return unary<kernels::Gelu>("gelu", x, Derivative::of_x); }
+Tensor pow(const Tensor& x, double p) {
+    return unary<kernels::PowScalar>("pow", x, Derivative::of_x, p);
+}
+Tensor add_scalar(const Tensor& x, double c) {
+    return unary<kernels::AddScalar>("add_scalar", x, Derivative::of_x, c);
+}
+Tensor mul_scalar(const Tensor& x, double c) {
+    return unary<kernels::MulScalar>("mul_scalar", x, Derivative::of_x, c);
+}
 
 Tensor operator-(const Tensor& x) { return neg(x); }
 Tensor operator+(const Tensor& x, double c) { return add_scalar(x, c); }

@@ -102,28 +102,23 @@ const std::uint16_t* to_bf16(const float* x, std::int64_t rows, std::int64_t col
     return buffer.data();
 }
 
-}  // namespace
+// The operand as bf16: the copy it comes with, or its float32 values rounded into `buffer` (then
+// packed, and ld becomes its column count). Stored [rows, cols]: op(X) transposed.
+const std::uint16_t* as_bf16(Bf16Operand x, std::int64_t rows, std::int64_t cols, std::int64_t& ld,
+                             std::vector<std::uint16_t>& buffer) {
+    if (x.bf16 != nullptr) return x.bf16;
+    const std::uint16_t* packed = to_bf16(x.f32, rows, cols, ld, buffer);
+    ld = cols;
+    return packed;
+}
 
 // Products may run side by side on OpenMP threads (run_products): each call has its own bf16
 // buffers and scratchpad, each thread its stream, and oneDNN runs single-threaded inside our
 // parallel regions.
-void DnnlGemm::run(DnnlType type, bool transpose_a, bool transpose_b, std::int64_t m,
-                   std::int64_t n, std::int64_t k, float alpha, const float* a, std::int64_t lda,
-                   const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
-    // Local buffers, freed at return: held between products (up to [2048,1536] bf16 per thread),
-    // they raised medium's peak RSS by 5 MB (862.6 vs 857.6 MB) at the same step time; malloc
-    // hands the memory to the next product or tensor.
-    std::vector<std::uint16_t> a16, b16;
+void execute(DnnlType type, bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
+             std::int64_t k, float alpha, const void* pa, std::int64_t lda, const void* pb,
+             std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
     thread_local dnnl::stream stream(cpu_engine());
-    const void* pa = a;
-    const void* pb = b;
-    if (type == DnnlType::bf16) {  // op(A) [m,k] is stored [k,m] when transposed; B likewise
-        const std::int64_t a_cols = transpose_a ? m : k, b_cols = transpose_b ? k : n;
-        pa = to_bf16(a, transpose_a ? k : m, a_cols, lda, a16);
-        pb = to_bf16(b, transpose_b ? n : k, b_cols, ldb, b16);
-        lda = a_cols;
-        ldb = b_cols;
-    }
     const auto p =
         primitive_for({type, transpose_a, transpose_b, m, n, k, lda, ldb, ldc, alpha, beta});
     std::vector<char> scratchpad(std::max<std::size_t>(p->scratchpad.get_size(), 1));
@@ -134,6 +129,31 @@ void DnnlGemm::run(DnnlType type, bool transpose_a, bool transpose_b, std::int64
                        {DNNL_ARG_DST, memory(p->c, engine, c)},
                        {DNNL_ARG_SCRATCHPAD, memory(p->scratchpad, engine, scratchpad.data())}});
     stream.wait();
+}
+
+}  // namespace
+
+void DnnlGemm::run(DnnlType type, bool transpose_a, bool transpose_b, std::int64_t m,
+                   std::int64_t n, std::int64_t k, float alpha, const float* a, std::int64_t lda,
+                   const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+    if (type == DnnlType::bf16)
+        return run_bf16(transpose_a, transpose_b, m, n, k, alpha, {.f32 = a}, lda, {.f32 = b}, ldb,
+                        beta, c, ldc);
+    execute(type, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void DnnlGemm::run_bf16(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
+                        std::int64_t k, float alpha, Bf16Operand a, std::int64_t lda, Bf16Operand b,
+                        std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+    // Local buffers, freed at return: held between products (up to [2048,1536] bf16 per thread),
+    // they raised medium's peak RSS by 5 MB (862.6 vs 857.6 MB) at the same step time; malloc
+    // hands the memory to the next product or tensor.
+    std::vector<std::uint16_t> a16, b16;
+    // op(A) [m,k] is stored [k,m] when transposed; B likewise
+    const std::uint16_t* pa = as_bf16(a, transpose_a ? k : m, transpose_a ? m : k, lda, a16);
+    const std::uint16_t* pb = as_bf16(b, transpose_b ? n : k, transpose_b ? k : n, ldb, b16);
+    execute(DnnlType::bf16, transpose_a, transpose_b, m, n, k, alpha, pa, lda, pb, ldb, beta, c,
+            ldc);
 }
 
 const char* dnnl_bf16_isa() {

@@ -12,10 +12,22 @@ namespace tapegrad::kernels {
 
 enum class DnnlType { bf16, f32 };
 
+// An operand of a bf16 product: float32 values that the product rounds, or a bf16 copy made
+// earlier (linear keeps the copies it made in forward for its backward: each operand is rounded
+// once a step, not at every use).
+struct Bf16Operand {
+    const float* f32 = nullptr;
+    const std::uint16_t* bf16 = nullptr;
+};
+
 struct DnnlGemm {
     static void run(DnnlType type, bool transpose_a, bool transpose_b, std::int64_t m,
                     std::int64_t n, std::int64_t k, float alpha, const float* a, std::int64_t lda,
                     const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
+    // The bf16 product, each operand as float32 or as a bf16 copy (its ld counts bf16 elements).
+    static void run_bf16(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
+                         std::int64_t k, float alpha, Bf16Operand a, std::int64_t lda,
+                         Bf16Operand b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
 };
 
 // The CPU's matrix instructions as oneDNN sees them: "AMX", "AVX512-BF16" or "none" (no bf16).

@@ -133,8 +133,8 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
     }
     if constexpr (std::is_same_v<T, float>) {  // bf16 mixed precision: float32 products only
         if (precision() == Precision::bf16) {
-            DnnlGemm::run(DnnlType::bf16, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb,
-                          beta, c, ldc);
+            DnnlGemm::run_bf16(transpose_a, transpose_b, m, n, k, alpha, {.f32 = a}, lda,
+                               {.f32 = b}, ldb, beta, c, ldc);
             return;
         }
     }
@@ -143,6 +143,17 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
     call(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
          static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
          blas_dim(lda), b, blas_dim(ldb), beta, c, blas_dim(ldc));
+}
+
+void gemm_bf16(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+               float alpha, Bf16Operand a, std::int64_t lda, Bf16Operand b, std::int64_t ldb,
+               float beta, float* c, std::int64_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        scale_by_beta(m, n, beta, c, ldc);
+        return;
+    }
+    DnnlGemm::run_bf16(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template struct Gemm<float>;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "core/kernels/dnnl_gemm.hpp"
+
 namespace tapegrad::kernels {
 
 template <class T>
@@ -12,6 +14,12 @@ struct Gemm {
                     T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                     std::int64_t ldc);
 };
+
+// Gemm<float>'s product in bf16 mixed precision (oneDNN), where an operand may come as the bf16
+// copy a layer kept (Bf16Operand): linear's products in forward and backward.
+void gemm_bf16(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+               float alpha, Bf16Operand a, std::int64_t lda, Bf16Operand b, std::int64_t ldb,
+               float beta, float* c, std::int64_t ldc);
 
 // Runs product(i) for i in [0, count), each one Gemm call of about `work_each` multiply-adds:
 // side by side, one per OpenMP thread with single-threaded BLAS, when BLAS shares our OpenMP pool

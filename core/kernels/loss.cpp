@@ -8,14 +8,12 @@ namespace tapegrad::kernels {
 template <class T>
 double CrossEntropy<T>::forward(const T* logits, const std::int32_t* targets, T* lse,
                                 std::int64_t rows, std::int64_t classes, std::int32_t ignore) {
-    double total = 0;  // summed in double: a mean over many rows loses float32 digits otherwise
-#pragma omp parallel for reduction(+ : total) if (rows * classes > parallel_threshold)
-    for (std::int64_t r = 0; r < rows; ++r) {
+    // summed in double: a mean over many rows loses float32 digits otherwise
+    return parallel_sum(rows, rows * classes, [&](std::int64_t r) {
         const T* x = logits + r * classes;
         lse[r] = SoftmaxRow<T>::log_sum_exp(x, classes);
-        if (targets[r] != ignore) total += static_cast<double>(lse[r] - x[targets[r]]);
-    }
-    return total;
+        return targets[r] != ignore ? static_cast<double>(lse[r] - x[targets[r]]) : 0.0;
+    });
 }
 
 template <class T>
@@ -37,13 +35,10 @@ void CrossEntropy<T>::backward(const T* logits, const std::int32_t* targets, con
 
 template <class T>
 double SquaredError<T>::forward(const T* p, const T* t, std::int64_t n) {
-    double total = 0;
-#pragma omp parallel for simd reduction(+ : total) if (n > parallel_threshold)
-    for (std::int64_t i = 0; i < n; ++i) {
+    return parallel_sum_simd(n, [&](std::int64_t i) {
         const double d = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-        total += d * d;
-    }
-    return total;
+        return d * d;
+    });
 }
 
 template <class T>

@@ -54,4 +54,33 @@ void parallel_for_simd(std::int64_t n, F&& body) {
     for (std::int64_t i = 0; i < n; ++i) body(i);
 }
 
+// Σ term(i) for i in [0, n) in double, split across the threads as parallel_for splits: for sums
+// over rows. The order of a sum on one thread is the loop's, so a small input sums the same way
+// every time.
+template <class F>
+double parallel_sum(std::int64_t n, std::int64_t work, F&& term) {
+    double total = 0.0;
+    if (worth_threads(work)) {
+#pragma omp parallel for reduction(+ : total)
+        for (std::int64_t i = 0; i < n; ++i) total += term(i);
+        return total;
+    }
+    for (std::int64_t i = 0; i < n; ++i) total += term(i);
+    return total;
+}
+
+// The same over n elements, vectorised either way.
+template <class F>
+double parallel_sum_simd(std::int64_t n, F&& term) {
+    double total = 0.0;
+    if (worth_threads(n)) {
+#pragma omp parallel for simd reduction(+ : total)
+        for (std::int64_t i = 0; i < n; ++i) total += term(i);
+        return total;
+    }
+#pragma omp simd reduction(+ : total)
+    for (std::int64_t i = 0; i < n; ++i) total += term(i);
+    return total;
+}
+
 }  // namespace tapegrad::kernels
