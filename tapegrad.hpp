@@ -7,6 +7,7 @@
 #pragma once
 
 #include "autograd/anomaly.hpp"
+#include "autograd/function.hpp"
 #include "autograd/gradcheck.hpp"
 #include "autograd/graph_dot.hpp"
 #include "autograd/ops.hpp"

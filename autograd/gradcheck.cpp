@@ -6,6 +6,7 @@
 #include <numeric>
 #include <set>
 
+#include "autograd/gradcheck_detail.hpp"
 #include "autograd/ops/binary.hpp"
 #include "autograd/ops/reduce.hpp"
 #include "autograd/tape.hpp"
@@ -32,15 +33,16 @@ void check_inputs(const std::vector<Tensor>& inputs) {
 
 // L = Σ v ⊙ f(x), without recording.
 double projected(const GradcheckFn& f, const std::vector<Tensor>& inputs, const Tensor& v) {
-    NoGrad no_grad;
-    return sum(mul(f(inputs), v)).item();
+    return sum(mul(detail::evaluate_without_grad(f, inputs), v)).item();
 }
 
 // The flat elements of input `input` to check, ascending: all of them, or a seeded sample of
 // max_elements distinct ones. Floyd's algorithm draws the sample without a [numel] buffer, so a
 // large embedding table costs no more than a bias.
-std::vector<std::int64_t> elements_to_check(std::int64_t numel, std::size_t input,
-                                            const GradcheckOptions& options) {
+}  // namespace
+
+std::vector<std::int64_t> detail::elements_to_check(std::int64_t numel, std::size_t input,
+                                                    const GradcheckOptions& options) {
     const auto n = static_cast<std::uint64_t>(numel);
     const std::uint64_t k = options.max_elements;
     std::vector<std::int64_t> out;
@@ -59,35 +61,7 @@ std::vector<std::int64_t> elements_to_check(std::int64_t numel, std::size_t inpu
     return out;
 }
 
-// Keeps the error maxima and the worst element: the one furthest over atol + rtol·|numeric|.
-class Tally {
-public:
-    explicit Tally(const GradcheckOptions& options) : options_(options) {}
-    void add(std::size_t input, std::int64_t element, double analytic, double numeric) {
-        const double abs_err = std::abs(analytic - numeric);
-        const double excess = abs_err - (options_.atol + options_.rtol * std::abs(numeric));
-        report_.max_abs_error = std::max(report_.max_abs_error, abs_err);
-        report_.max_rel_error =
-            std::max(report_.max_rel_error, abs_err / std::max(std::abs(numeric), options_.atol));
-        if (excess > worst_excess_ || std::isnan(abs_err)) {
-            worst_excess_ = std::isnan(abs_err) ? INFINITY : excess;
-            report_.input = input;
-            report_.element = element;
-            report_.analytic = analytic;
-            report_.numeric = numeric;
-        }
-    }
-    GradcheckReport finish(std::size_t checked) {
-        report_.checked = checked;
-        report_.ok = worst_excess_ <= 0;
-        return report_;
-    }
-
-private:
-    const GradcheckOptions& options_;
-    GradcheckReport report_;
-    double worst_excess_ = -INFINITY;  // > 0 means a failure
-};
+namespace {
 
 // Central difference of L at element k of x, which is restored afterwards.
 double central_difference(const GradcheckFn& f, const std::vector<Tensor>& inputs, const Tensor& v,
@@ -104,52 +78,76 @@ double central_difference(const GradcheckFn& f, const std::vector<Tensor>& input
 
 }  // namespace
 
+namespace detail {
+
+Tensor evaluate_without_grad(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
+    NoGrad no_grad;
+    return f(inputs);
+}
+
+Tensor projection(const Tensor& probe, std::uint64_t seed) {
+    return uniform(probe.shape(), 0.5, 1.5, {.dtype = f64, .seed = seed});
+}
+
+std::vector<Tensor> analytic_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                                       const Tensor& v) {
+    const Tensor out = f(inputs);
+    if (!out.requires_grad())
+        throw ValueError("gradcheck: the output does not depend on any input that requires grad");
+    std::vector<Tensor> wanted;
+    for (const Tensor& x : inputs)
+        if (x.requires_grad()) wanted.push_back(x);
+    const std::vector<Tensor> grads = grad({out}, wanted, {.grad_outputs = {v}});
+    std::vector<Tensor> out_grads(inputs.size());
+    for (std::size_t i = 0, k = 0; i < inputs.size(); ++i)
+        if (inputs[i].requires_grad()) out_grads[i] = grads[k++];
+    return out_grads;
+}
+
+}  // namespace detail
+
 std::string GradcheckReport::message() const {
-    return fmt::format(
-        "gradcheck {}: {} elements; worst: input {} element {}: analytic {:.10g}, numeric {:.10g} "
+    std::string out = fmt::format(
+        "gradcheck {}: {} {}; worst: {} {}: analytic {:.10g}, numeric {:.10g} "
         "(abs error {:.3g}, rel error {:.3g})",
-        ok ? "passed" : "FAILED", checked, input, element, analytic, numeric, max_abs_error,
-        max_rel_error);
+        ok ? "passed" : "FAILED", checked, probes ? "probes" : "elements",
+        probes ? "probe" : fmt::format("input {} element", input), element, analytic, numeric,
+        max_abs_error, max_rel_error);
+    for (const std::string& note : notes) out += "; " + note;
+    if (located) out += "; " + located->message();
+    return out;
 }
 
 GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options) {
     check_inputs(inputs);
+    if (options.fast) return detail::gradcheck_probes(f, inputs, options);
     std::vector<std::vector<std::int64_t>> elements(inputs.size());
+    std::vector<std::size_t> compared;
     std::size_t checked = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (!inputs[i].requires_grad()) continue;
-        elements[i] = elements_to_check(inputs[i].numel(), i, options);
+        elements[i] = detail::elements_to_check(inputs[i].numel(), i, options);
         checked += elements[i].size();
+        compared.push_back(i);
     }
-    Tensor probe;
-    {
-        NoGrad no_grad;
-        probe = f(inputs);
-    }
-    Tally tally(options);
+    const Tensor probe = detail::evaluate_without_grad(f, inputs);
+    detail::Tally tally(options);
     for (int p = 0; p < options.projections; ++p) {
-        const Tensor v =
-            uniform(probe.shape(), 0.5, 1.5, {.dtype = f64, .seed = options.seed + 7919 * p});
-        for (const Tensor& x : inputs)
-            if (x.requires_grad()) x.zero_grad();
-        const Tensor out = f(inputs);
-        if (!out.requires_grad())
-            throw ValueError(
-                "gradcheck: the output does not depend on any input that requires grad");
-        out.backward(v);
+        const Tensor v = detail::projection(probe, options.seed + 7919 * p);
+        const std::vector<Tensor> grads = detail::analytic_gradients(f, inputs, v);
         for (std::size_t i = 0; i < inputs.size(); ++i) {
             const Tensor& x = inputs[i];
             if (!x.requires_grad()) continue;
-            const Tensor g = x.grad();
+            const Tensor& g = grads[i];
             for (std::int64_t k : elements[i])
                 tally.add(i, k, g.defined() ? g.data<double>()[k] : 0.0,
                           central_difference(f, inputs, v, x, k, options.eps));
         }
     }
-    for (const Tensor& x : inputs)
-        if (x.requires_grad()) x.zero_grad();
-    return tally.finish(checked);
+    GradcheckReport report = tally.finish(checked, compared);
+    if (options.locate && !report.ok) report.located = locate_wrong_node(f, inputs, options);
+    return report;
 }
 
 }  // namespace tapegrad

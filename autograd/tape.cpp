@@ -1,11 +1,15 @@
 #include "autograd/tape.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 #include "autograd/anomaly.hpp"
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/reduce.hpp"
+#include "autograd/ops/shape.hpp"
+#include "autograd/ops/unary.hpp"
 #include "core/kernels/broadcast.hpp"
 
 namespace tapegrad {
@@ -15,12 +19,27 @@ thread_local bool grad_mode = true;
 thread_local std::uint64_t next_seq = 1;
 thread_local std::uint64_t next_sweep = 1;
 
-// a + b with a plain kernel: summing gradients is arithmetic, never an op to record.
+// The installed record hooks with the count of nodes each has seen, and the open TapeScope names
+// (kept only while a hook is installed).
+thread_local std::vector<std::pair<detail::RecordHook*, std::size_t>> record_hooks;
+thread_local std::vector<std::string> scopes;
+thread_local bool keep_inputs = false;  // KeepInputs: record() keeps even unread inputs whole
+
+// What the running sweep does beyond the default: the inputs whose gradients grad() returns
+// (then no leaf's .grad() changes), as pairs of the tensor and its gradient so far.
+struct Sweep {
+    std::vector<std::pair<Tensor, Tensor>>* captured = nullptr;
+    bool propagate = true;  // false: one node's backward alone (node_vjp)
+};
+thread_local Sweep* current_sweep = nullptr;
+
+// a + b: a plain kernel in an ordinary sweep, the recorded `add` when the sweep creates a graph.
 Tensor add_grads(const Tensor& a, const Tensor& b) {
     if (a.dtype() != b.dtype())
         throw ValueError(fmt::format("backward: gradients {} {} and {} {}: dtypes differ",
                                      a.shape(), dtype_name(a.dtype()), b.shape(),
                                      dtype_name(b.dtype())));
+    if (grad_mode) return add(a, b);
     return kernels::binary(kernels::BinaryOp::add, a, b,
                            broadcast_shapes("backward", a.shape(), b.shape()));
 }
@@ -43,11 +62,30 @@ Tensor link_only(const Tensor& t) {
     return Tensor(std::move(link));
 }
 
-// Every node reachable from root, in reverse recording order.
-std::vector<detail::Node*> collect(detail::Node* root) {
+// When grad() asked for t's gradient, adds g to it and says so.
+bool capture(const Tensor& t, const Tensor& g) {
+    if (!current_sweep || !current_sweep->captured) return false;
+    bool found = false;
+    for (auto& [wanted, slot] : *current_sweep->captured) {
+        // a node keeps an input it does not read as a link: the same node, another handle
+        const bool same =
+            &wanted.impl() == &t.impl() || (t.grad_fn() && t.grad_fn() == wanted.grad_fn());
+        if (!same) continue;
+        add_into(slot, g);
+        found = true;
+    }
+    return found;
+}
+
+// Every node reachable from the roots, in reverse recording order.
+std::vector<detail::Node*> collect(const std::vector<detail::Node*>& roots) {
     const std::uint64_t mark = next_sweep++;
-    std::vector<detail::Node*> order, stack{root};
-    root->visit_mark = mark;
+    std::vector<detail::Node*> order, stack;
+    for (detail::Node* root : roots) {
+        if (root->visit_mark == mark) continue;
+        root->visit_mark = mark;
+        stack.push_back(root);
+    }
     while (!stack.empty()) {
         detail::Node* node = stack.back();
         stack.pop_back();
@@ -64,7 +102,7 @@ std::vector<detail::Node*> collect(detail::Node* root) {
     return order;
 }
 
-void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
+void check_root(const Tensor& root, const Tensor& grad) {
     if (!root.requires_grad())
         throw ValueError(fmt::format("backward: tensor {} does not require grad (no input of the "
                                      "ops that made it requires grad)", root.shape()));
@@ -72,18 +110,16 @@ void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
         throw ShapeError(fmt::format("backward: tensor {} {}: gradient {} {} does not match",
                                      root.shape(), dtype_name(root.dtype()), grad.shape(),
                                      dtype_name(grad.dtype())));
-    NoGrad no_grad;  // backward math is plain arithmetic, never recorded
-    if (root.is_leaf()) {
-        Backward::accumulate_leaf(root, grad);
-        return;
-    }
-    const std::vector<detail::Node*> order = collect(root.grad_fn().get());
+}
+
+// Runs every node's backward, from the last recorded, and frees the saved tensors unless kept.
+void sweep_nodes(const std::vector<detail::Node*>& order, bool retain) {
     for (detail::Node* node : order)
         if (node->freed)
             throw ValueError(fmt::format(
                 "backward: the graph through '{}' was freed by an earlier backward(); pass "
-                "{{.retain_graph = true}} to the first call to run backward twice", node->op));
-    root.grad_fn()->grad_out = grad;
+                "{{.retain_graph = true}} to the first call to run backward twice",
+                node->op));
     try {
         for (detail::Node* node : order) {
             if (node->grad_out.defined()) {
@@ -91,7 +127,7 @@ void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
                 node->fn(bw);
             }
             node->grad_out = Tensor();
-            if (!options.retain_graph) {
+            if (!retain) {
                 node->release_buffers();
                 node->saved.clear();
                 node->freed = true;
@@ -103,12 +139,46 @@ void run_backward(const Tensor& root, Tensor grad, BackwardOptions options) {
     }
 }
 
+// The reverse sweep from every root with its upstream gradient. Without create_graph the backward
+// math is plain arithmetic, never recorded; with it, grad mode stays on and it is recorded.
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+                  BackwardOptions options, Sweep sweep) {
+    const bool previous_mode = grad_mode;
+    Sweep* const previous_sweep = current_sweep;
+    grad_mode = options.create_graph;
+    current_sweep = &sweep;
+    struct Restore {
+        bool mode;
+        Sweep* sweep;
+        ~Restore() {
+            grad_mode = mode;
+            current_sweep = sweep;
+        }
+    } restore{previous_mode, previous_sweep};
+    std::vector<detail::Node*> nodes;
+    for (std::size_t r = 0; r < roots.size(); ++r) {
+        check_root(roots[r], grads[r]);
+        capture(roots[r], grads[r]);
+        if (roots[r].is_leaf()) {
+            if (!sweep.captured) Backward::accumulate_leaf(roots[r], grads[r]);
+        } else {
+            nodes.push_back(roots[r].grad_fn().get());
+        }
+    }
+    const std::vector<detail::Node*> order = collect(nodes);
+    for (std::size_t r = 0; r < roots.size(); ++r)
+        if (!roots[r].is_leaf()) add_into(roots[r].grad_fn()->grad_out, grads[r]);
+    sweep_nodes(order, options.retain_graph || options.create_graph);
+}
+
 }  // namespace
 
 void Backward::accumulate_leaf(const Tensor& leaf, const Tensor& g) {
     Tensor current = leaf.grad();
     if (current.defined()) {
         leaf.impl().grad = add_grads(current, g).impl_ptr();
+    } else if (grad_mode && g.requires_grad()) {  // create_graph: keep the history, own a copy
+        leaf.impl().grad = (g.impl().storage.use_count() > 1 ? add_scalar(g, 0.0) : g).impl_ptr();
     } else {
         // Own the storage: optimizers and clipping change gradients in place.
         leaf.impl().grad = (g.impl().storage.use_count() > 1 ? g.clone() : g.detach()).impl_ptr();
@@ -120,9 +190,11 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
     if (!in.requires_grad()) return;
     if (detail::anomaly_on()) detail::check_backward(node_.op, node_.inputs, node_.out_shape, i, g);
     const Tensor summed = g.shape() == in.shape() ? g : sum_to_shape(g, in.shape());
+    const bool captured = capture(in, summed);
+    if (current_sweep && !current_sweep->propagate) return;
     if (in.grad_fn()) {
         add_into(in.grad_fn()->grad_out, summed);
-    } else {
+    } else if (!captured && !(current_sweep && current_sweep->captured)) {
         accumulate_leaf(in, summed);
     }
 }
@@ -143,8 +215,11 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
                   attrs, reads);
 }
 
-Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
-              BackwardFn fn, const OpAttrs& attrs, InputReads reads) {
+namespace {
+
+Tensor record_node(const char* op, std::vector<Tensor> inputs, Tensor out,
+                   std::vector<Tensor> saved, BackwardFn fn, const OpAttrs& attrs, InputReads reads,
+                   std::shared_ptr<void> state) {
     if (!grad_mode) return out;  // also inside backward, which runs under NoGrad
     if (detail::anomaly_on()) detail::check_forward(op, inputs, out);
     const bool any = std::any_of(inputs.begin(), inputs.end(),
@@ -156,16 +231,78 @@ Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vecto
     node->fn = fn;
     node->inputs = std::move(inputs);
     for (std::size_t i = 0; i < node->inputs.size(); ++i)
-        if (!reads.reads(i)) node->inputs[i] = link_only(node->inputs[i]);
+        if (!reads.reads(i) && !keep_inputs) node->inputs[i] = link_only(node->inputs[i]);
     node->saved = std::move(saved);
     node->attrs = attrs;
+    node->state = std::move(state);
     node->out_shape = out.shape();
     node->out_dtype = out.dtype();
     node->hold_buffers();
+    detail::Node& recorded = *node;
     out.impl().grad_fn = std::move(node);
     out.impl().requires_grad = true;
+    for (auto& [hook, count] : record_hooks)
+        hook->on_record(count++, recorded, out, scopes.empty() ? std::string() : scopes.back());
     return out;
 }
+
+}  // namespace
+
+Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
+              BackwardFn fn, const OpAttrs& attrs, InputReads reads) {
+    return record_node(op, std::move(inputs), std::move(out), std::move(saved), fn, attrs, reads,
+                       {});
+}
+
+Tensor record_with_state(const char* op, std::vector<Tensor> inputs, Tensor out,
+                         std::shared_ptr<void> state, BackwardFn fn) {
+    return record_node(op, std::move(inputs), std::move(out), {}, fn, {}, InputReads::all(),
+                       std::move(state));
+}
+
+TapeScope::TapeScope(const std::string& name) {
+    if (record_hooks.empty()) return;
+    scopes.push_back(name);
+    pushed_ = true;
+}
+
+TapeScope::~TapeScope() {
+    if (pushed_) scopes.pop_back();
+}
+
+namespace detail {
+
+ScopedRecordHook::ScopedRecordHook(RecordHook& hook) { record_hooks.emplace_back(&hook, 0); }
+ScopedRecordHook::~ScopedRecordHook() { record_hooks.pop_back(); }
+
+std::vector<Tensor> node_vjp(Node& node, const Tensor& v) {
+    std::vector<std::pair<Tensor, Tensor>> captured;
+    for (const Tensor& in : node.inputs) captured.emplace_back(in, Tensor());
+    Sweep sweep{&captured, false};
+    Sweep* const previous = current_sweep;
+    current_sweep = &sweep;
+    try {
+        NoGrad plain;
+        node.grad_out = v;
+        Backward bw(node);
+        node.fn(bw);
+    } catch (...) {
+        node.grad_out = Tensor();
+        current_sweep = previous;
+        throw;
+    }
+    node.grad_out = Tensor();
+    current_sweep = previous;
+    std::vector<Tensor> out;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        const Tensor& in = node.inputs[i];
+        out.push_back(captured[i].second.defined() ? captured[i].second
+                                                   : zeros(in.shape(), {.dtype = in.dtype()}));
+    }
+    return out;
+}
+
+}  // namespace detail
 
 namespace detail {
 
@@ -203,8 +340,11 @@ void OpAttrs::throw_wrong_type(const char* op) {
 
 bool grad_enabled() { return grad_mode; }
 
-NoGrad::NoGrad() : previous_(grad_mode) { grad_mode = false; }
-NoGrad::~NoGrad() { grad_mode = previous_; }
+GradModeGuard::GradModeGuard(bool on) : previous_(grad_mode) { grad_mode = on; }
+GradModeGuard::~GradModeGuard() { grad_mode = previous_; }
+
+KeepInputs::KeepInputs() : previous_(keep_inputs) { keep_inputs = true; }
+KeepInputs::~KeepInputs() { keep_inputs = previous_; }
 
 Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
     if (g.shape() == shape) return g;
@@ -212,18 +352,58 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
     std::vector<std::size_t> axes;
     for (std::size_t i = 0; i < g.rank(); ++i)
         if (i < extra || (shape[i - extra] == 1 && g.shape()[i] != 1)) axes.push_back(i);
+    if (grad_mode) {
+        const std::vector<std::int64_t> signed_axes(axes.begin(), axes.end());
+        const std::vector<std::int64_t> dims(shape.dims().begin(), shape.dims().end());
+        return reshape(sum(g, signed_axes, true), dims);
+    }
     return kernels::sum_keepdims(g, axes).view_as_shape(shape);
 }
 
-void backward(const Tensor& root, BackwardOptions options) {
+namespace {
+
+Tensor ones_for_scalar(const char* what, const Tensor& root) {
     if (root.numel() != 1)
-        throw ShapeError(fmt::format("backward: tensor {} is not a scalar; pass the upstream "
-                                     "gradient explicitly", root.shape()));
-    run_backward(root, ones(root.shape(), {.dtype = root.dtype()}), options);
+        throw ShapeError(
+            fmt::format("{}: tensor {} is not a scalar; pass the upstream gradient "
+                        "explicitly",
+                        what, root.shape()));
+    return ones(root.shape(), {.dtype = root.dtype()});
+}
+
+}  // namespace
+
+void backward(const Tensor& root, BackwardOptions options) {
+    run_backward({root}, {ones_for_scalar("backward", root)}, options, {});
 }
 
 void backward(const Tensor& root, const Tensor& grad_output, BackwardOptions options) {
-    run_backward(root, grad_output, options);
+    run_backward({root}, {grad_output}, options, {});
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const GradOptions& options) {
+    if (!options.grad_outputs.empty() && options.grad_outputs.size() != outputs.size())
+        throw ValueError(fmt::format("grad: {} outputs but {} grad_outputs", outputs.size(),
+                                     options.grad_outputs.size()));
+    std::vector<Tensor> grads = options.grad_outputs;
+    if (grads.empty())
+        for (const Tensor& out : outputs) grads.push_back(ones_for_scalar("grad", out));
+    std::vector<std::pair<Tensor, Tensor>> captured;
+    for (const Tensor& in : inputs) {
+        if (!in.requires_grad())
+            throw ValueError(fmt::format("grad: input {} does not require grad", in.shape()));
+        captured.emplace_back(in, Tensor());
+    }
+    run_backward(outputs, grads,
+                 {.retain_graph = options.retain_graph, .create_graph = options.create_graph},
+                 Sweep{&captured});
+    std::vector<Tensor> out;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Tensor& g = captured[i].second;
+        out.push_back(g.defined() ? g : zeros(inputs[i].shape(), {.dtype = inputs[i].dtype()}));
+    }
+    return out;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -17,6 +18,8 @@
 namespace tapegrad {
 
 class Backward;
+// Whether ops record: off inside a NoGrad, and inside a backward sweep without create_graph.
+bool grad_enabled();
 using BackwardFn = void (*)(Backward&);
 
 // An op's non-tensor arguments (axes, flags, a scalar): each op declares a small named struct, e.g.
@@ -95,6 +98,9 @@ struct Node {
     Tensor grad_out;              // upstream gradient, summed over consumers during a sweep
     std::uint64_t visit_mark = 0;  // which sweep last collected this node
     bool freed = false;           // saved tensors released by a backward without retain_graph
+    // A user op's own object (autograd/function.hpp), null for built-in ops: an empty shared_ptr
+    // costs no allocation.
+    std::shared_ptr<void> state;
     // The buffers held, as handles: Module::to(dtype) may give a tensor new storage meanwhile.
     std::vector<std::shared_ptr<Storage>> held;
 };
@@ -116,8 +122,17 @@ public:
         return node_.attrs.get<A>(node_.op);
     }
     const Shape& out_shape() const { return node_.out_shape; }
+    // The state record_with_state stored, as the type the op stored.
+    template <class S>
+    S& state() const {
+        return *static_cast<S*>(node_.state.get());
+    }
     // Whether input i wants a gradient; compute only those.
     bool needs(std::size_t i) const { return node_.inputs[i].requires_grad(); }
+    // Whether this sweep records the gradients it computes (BackwardOptions::create_graph): the
+    // backward must then build them from recorded ops on its inputs, never from raw kernels or
+    // detached saved tensors (docs/design.md, "Second derivatives").
+    bool create_graph() const { return grad_enabled(); }
     // Adds g to input i's gradient, summing over broadcast axes first when g is larger.
     void accumulate(std::size_t i, const Tensor& g);
     // Adds g into a leaf's .grad(), as every sweep ends by doing.
@@ -136,26 +151,109 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out,
 Tensor record(const char* op, std::vector<Tensor> inputs, Tensor out, std::vector<Tensor> saved,
               BackwardFn fn, const OpAttrs& attrs = {}, InputReads reads = InputReads::all());
 
+// record() for an op that owns an object of its own (a user op's captures, autograd/function.hpp);
+// `op` may point into `state`, which the node keeps alive.
+Tensor record_with_state(const char* op, std::vector<Tensor> inputs, Tensor out,
+                         std::shared_ptr<void> state, BackwardFn fn);
+
 // Reverse-mode sweep from `root`, adding into the .grad() of every leaf it reaches; a scalar
 // root needs no upstream gradient. `loss.backward()` (core/tensor.hpp) runs this same sweep.
 void backward(const Tensor& root, BackwardOptions options = {});
 void backward(const Tensor& root, const Tensor& grad_output, BackwardOptions options = {});
 
-bool grad_enabled();
-
-// Nothing is recorded while a NoGrad is alive.
-class NoGrad {
+// Sets grad mode for its lifetime and restores the previous mode after.
+class GradModeGuard {
 public:
-    NoGrad();
-    ~NoGrad();
-    NoGrad(const NoGrad&) = delete;
-    NoGrad& operator=(const NoGrad&) = delete;
+    explicit GradModeGuard(bool on);
+    ~GradModeGuard();
+    GradModeGuard(const GradModeGuard&) = delete;
+    GradModeGuard& operator=(const GradModeGuard&) = delete;
 
 private:
     bool previous_;
 };
 
-// Sums g over the axes where `shape` was broadcast, giving a tensor of `shape` (no history).
+// Nothing is recorded while a NoGrad is alive.
+class NoGrad : GradModeGuard {
+public:
+    NoGrad() : GradModeGuard(false) {}
+};
+
+// Recording is on while an EnableGrad is alive, even inside a NoGrad: for a function that must
+// differentiate what it computes whatever its caller does (gradgradcheck's first derivative).
+class EnableGrad : GradModeGuard {
+public:
+    EnableGrad() : GradModeGuard(true) {}
+};
+
+// The gradients of `outputs` (each weighted by its grad_outputs entry; a scalar output may omit
+// it) with respect to `inputs`, returned rather than added into any .grad(). An input the outputs
+// do not depend on gets zeros. With create_graph the gradients are themselves differentiable.
+struct GradOptions {
+    std::vector<Tensor> grad_outputs;  // empty: ones for scalar outputs
+    bool create_graph = false;
+    bool retain_graph = false;  // create_graph implies it
+};
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const GradOptions& options = {});
+
+// While a KeepInputs is alive, record() keeps every input whole, also those the op's ordinary
+// backward never reads (InputReads), which a backward with create_graph may recompute from (the
+// scores under softmax). Open one around a forward you will differentiate twice through such an
+// op; gradgradcheck does. The op's create_graph branch names the guard when it is missing.
+class KeepInputs {
+public:
+    KeepInputs();
+    ~KeepInputs();
+    KeepInputs(const KeepInputs&) = delete;
+    KeepInputs& operator=(const KeepInputs&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Names the layer that records the ops run while it is alive ("h.0.attn", a module's path), for
+// the fault locator's report. Costs one check when no locator is watching.
+class TapeScope {
+public:
+    explicit TapeScope(const std::string& name);
+    ~TapeScope();
+    TapeScope(const TapeScope&) = delete;
+    TapeScope& operator=(const TapeScope&) = delete;
+
+private:
+    bool pushed_ = false;
+};
+
+namespace detail {
+
+// Watches record() while installed (ScopedRecordHook): the fault locator replays a function and
+// sees, or replaces the values of, every op's output; tests use one to plant a wrong backward.
+// `position` counts the nodes recorded since the hook was installed; `scope` is the innermost
+// TapeScope's name.
+class RecordHook {
+public:
+    virtual ~RecordHook() = default;
+    virtual void on_record(std::size_t position, Node& node, Tensor& out,
+                           const std::string& scope) = 0;
+};
+
+class ScopedRecordHook {
+public:
+    explicit ScopedRecordHook(RecordHook& hook);
+    ~ScopedRecordHook();
+    ScopedRecordHook(const ScopedRecordHook&) = delete;
+    ScopedRecordHook& operator=(const ScopedRecordHook&) = delete;
+};
+
+// What one node's backward alone gives each input for the upstream gradient v (zeros for an
+// input it gives nothing), without propagating further or touching any .grad().
+std::vector<Tensor> node_vjp(Node& node, const Tensor& v);
+
+}  // namespace detail
+
+// Sums g over the axes where `shape` was broadcast, giving a tensor of `shape` (recorded when grad
+// mode is on, as in a create_graph sweep).
 Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 
 }  // namespace tapegrad

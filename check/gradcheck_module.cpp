@@ -41,14 +41,22 @@ std::vector<ParameterCheck> gradcheck_parameters(Module& model, const std::funct
     return out;
 }
 
-std::vector<ParameterCheck> gradcheck_gpt(const std::filesystem::path& dir, std::int64_t batch,
-                                          std::int64_t seq_len, std::size_t elements_per_tensor,
-                                          std::uint64_t seed, const GradcheckOptions& tolerances) {
+namespace {
+
+// A saved GPT in f64 with dropout off and a random batch of tokens and targets.
+struct CheckedGpt {
+    PretrainedGpt loaded;
+    Tensor tokens, targets;
+    Tensor loss() const { return loaded.model->loss(tokens, targets); }
+};
+
+CheckedGpt load_for_check(const std::filesystem::path& dir, std::int64_t batch,
+                          std::int64_t seq_len, std::uint64_t seed) {
     if (batch < 1 || seq_len < 1)
         throw ValueError(fmt::format(
             "gradcheck_gpt: batch and seq_len must be positive (got {} and {})", batch, seq_len));
-    PretrainedGpt loaded = load_pretrained(dir, f64);
-    Gpt& model = *loaded.model;
+    CheckedGpt out{load_pretrained(dir, f64), {}, {}};
+    Gpt& model = *out.loaded.model;
     const GptConfig& config = model.config();
     if (seq_len > config.n_positions)
         throw ValueError(
@@ -56,14 +64,33 @@ std::vector<ParameterCheck> gradcheck_gpt(const std::filesystem::path& dir, std:
                         dir.string(), seq_len, config.n_positions));
     model.eval();  // dropout would draw a new mask for every evaluation
     Generator gen(seed);
-    const Tensor tokens = random_tokens(gen, batch, seq_len, config.vocab_size);
-    const Tensor targets = random_tokens(gen, batch, seq_len, config.vocab_size);
+    out.tokens = random_tokens(gen, batch, seq_len, config.vocab_size);
+    out.targets = random_tokens(gen, batch, seq_len, config.vocab_size);
+    return out;
+}
+
+}  // namespace
+
+std::vector<ParameterCheck> gradcheck_gpt(const std::filesystem::path& dir, std::int64_t batch,
+                                          std::int64_t seq_len, std::size_t elements_per_tensor,
+                                          std::uint64_t seed, const GradcheckOptions& tolerances) {
+    const CheckedGpt gpt = load_for_check(dir, batch, seq_len, seed);
     GradcheckOptions options = tolerances;
     options.max_elements = elements_per_tensor;
     options.seed = seed;
     options.projections = 1;  // the loss is a scalar: every projection is the same up to a factor
     return gradcheck_parameters(
-        model, [&] { return model.loss(tokens, targets); }, options);
+        *gpt.loaded.model, [&] { return gpt.loss(); }, options);
+}
+
+std::optional<LocatedNode> locate_in_gpt(const std::filesystem::path& dir, std::int64_t batch,
+                                         std::int64_t seq_len, std::uint64_t seed,
+                                         const GradcheckOptions& tolerances) {
+    const CheckedGpt gpt = load_for_check(dir, batch, seq_len, seed);
+    GradcheckOptions options = tolerances;
+    options.seed = seed;
+    return locate_wrong_node([&](const std::vector<Tensor>&) { return gpt.loss(); },
+                             gpt.loaded.model->parameters(), options);
 }
 
 void randomize_parameters(Module& module, double bound, std::uint64_t first_seed) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,12 @@ std::vector<ParameterCheck> gradcheck_gpt(const std::filesystem::path& dir, std:
                                           std::int64_t seq_len, std::size_t elements_per_tensor,
                                           std::uint64_t seed,
                                           const GradcheckOptions& tolerances = {});
+
+// The fault locator (autograd/gradcheck.hpp) on the same loss of the same saved GPT: the first
+// node whose backward disagrees with its forward, or nullopt.
+std::optional<LocatedNode> locate_in_gpt(const std::filesystem::path& dir, std::int64_t batch,
+                                         std::int64_t seq_len, std::uint64_t seed,
+                                         const GradcheckOptions& tolerances = {});
 
 // Moves `module` to f64 and gives every parameter uniform(−bound, bound) values, seeds
 // first_seed, first_seed + 1, ... in registration order: larger than a model's initial weights

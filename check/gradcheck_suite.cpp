@@ -22,10 +22,11 @@ std::string shapes_of(const std::vector<Tensor>& inputs) {
 
 void SuiteBuilder::add(std::string name, GradcheckFn f, std::vector<Tensor> inputs) {
     std::string shapes = shapes_of(inputs);
-    cases.push_back({std::move(name), std::move(shapes),
-                     [f = std::move(f), inputs = std::move(inputs), options = options] {
-                         return gradcheck(f, inputs, options);
-                     }});
+    const auto run = [f, inputs, options = options] { return gradcheck(f, inputs, options); };
+    const auto run_order2 = [f = std::move(f), inputs = std::move(inputs), options = options] {
+        return gradgradcheck(f, inputs, options);
+    };
+    cases.push_back({std::move(name), std::move(shapes), run, run_order2});
 }
 
 void SuiteBuilder::add_module(std::string name, Module& module, double bound, GradcheckFn f,

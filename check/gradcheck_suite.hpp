@@ -6,7 +6,7 @@
 // reduce, matmul, shape, softmax, loss, index, norm, dropout) or a layer class (Dense,
 // ActivationLayer, MultiHeadAttention, GptBlock, ...), so `--filter MultiHeadAttention/` selects
 // one layer's cases. tests/test_gradcheck_suite.cpp checks that every op and layer class has a
-// case.
+// case; each case also runs as a gradgradcheck (run_order2, `tapegrad gradcheck --order 2`).
 #pragma once
 
 #include <functional>
@@ -21,6 +21,7 @@ struct GradcheckCase {
     std::string name;    // "binary/mul", "Attention/concat, use_scale, causal"
     std::string shapes;  // the inputs' shapes, and the parameters' count for a layer
     std::function<GradcheckReport()> run;
+    std::function<GradcheckReport()> run_order2;  // gradgradcheck of the same function and inputs
 };
 
 // Every case, built eagerly (small tensors and modules) and run on demand; `options` (eps and

@@ -115,6 +115,11 @@ void add_shape_cases(SuiteBuilder& suite) {
                   return reshape(v[0], {4, -1}) * reshape(v[1], {4, 6});
               },
               {x(), y()});
+    suite.add("shape/reshape_to",
+              [](const std::vector<Tensor>& v) {
+                  return reshape_to(v[0], {6, 4});
+              },
+              {x()});
     suite.add("shape/transpose",
               [](const std::vector<Tensor>& v) { return transpose(v[0], 0, -1); }, {x()});
     suite.add("shape/permute",

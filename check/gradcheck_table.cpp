@@ -69,8 +69,10 @@ std::string GradcheckTable::header() const {
 }
 
 std::string GradcheckTable::row(const GradcheckCase& c, const GradcheckReport& report) const {
-    return line({c.name, c.shapes, error_cell(report.max_abs_error),
-                 error_cell(report.max_rel_error), result_cell(report.ok)});
+    std::string out = line({c.name, c.shapes, error_cell(report.max_abs_error),
+                            error_cell(report.max_rel_error), result_cell(report.ok)});
+    for (const std::string& note : report.notes) out += "    note: " + note + "\n";
+    return out;
 }
 
 std::string GradcheckTable::row(const ParameterCheck& check) const {

@@ -1,6 +1,8 @@
 // tapegrad gradcheck: compare every backward with central differences in float64.
 //   tapegrad gradcheck [--filter Attention/]     every op and layer (check/gradcheck_suite.hpp)
 //   tapegrad gradcheck --model DIR [--elements 20] a saved GPT, one row per parameter tensor
+//   --order 2: the suite's second derivatives (gradgradcheck); --fast: random-direction probes;
+//   --locate (with --model): on a failure, the first node whose backward disagrees
 // Prints a table and "N of M checks passed"; exit status 1 if any check fails.
 #include <fmt/format.h>
 
@@ -21,6 +23,8 @@ struct GradcheckArgs {
     std::int64_t batch = 2, seq_len = 8;
     std::size_t elements = 20;
     std::uint64_t seed = 0;
+    int order = 1;
+    bool locate = false;
 };
 
 // Runs the suite's cases whose name contains the filter, printing each row as it finishes.
@@ -34,7 +38,7 @@ int run_suite(const GradcheckArgs& a) {
     fmt::print("{}", table.header());
     std::size_t passed = 0;
     for (const GradcheckCase& c : cases) {
-        const GradcheckReport report = c.run();
+        const GradcheckReport report = a.order == 2 ? c.run_order2() : c.run();
         passed += report.ok;
         fmt::print("{}", table.row(c, report));
         std::fflush(stdout);
@@ -49,9 +53,14 @@ int run_model(const GradcheckArgs& a) {
     fmt::print("{}: float64, batch {} x {} random tokens, up to {} elements per tensor\n", a.model,
                a.batch, a.seq_len, a.elements);
     fmt::print("{}", format_parameter_table(checks));
-    for (const ParameterCheck& c : checks)
-        if (!c.ok) return 1;
-    return 0;
+    bool ok = true;
+    for (const ParameterCheck& c : checks) ok = ok && c.ok;
+    if (!ok && a.locate) {
+        const auto found = locate_in_gpt(a.model, a.batch, a.seq_len, a.seed, a.options);
+        fmt::print("{}\n", found ? found->message()
+                                 : "locate: every node's backward agrees with its forward");
+    }
+    return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -76,6 +85,19 @@ Command add_gradcheck_command(CLI::App& parent) {
     c->add_option("--rtol", a->options.rtol, "relative tolerance")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    c->add_option("--order", a->order,
+                  "1: first derivatives; 2: second derivatives (gradgradcheck)")
+        ->check(CLI::Range(1, 2))
+        ->excludes(model)
+        ->capture_default_str();
+    c->add_flag("--fast", a->options.fast,
+                "check random directions (two forward passes each) instead of every element");
+    c->add_option("--probes", a->options.probes, "with --fast: directions per check")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    c->add_flag("--locate", a->locate,
+                "with --model: when a check fails, name the first node whose backward is wrong")
+        ->needs(model);
     c->add_option("--batch", a->batch, "with --model: sequences in the random batch")
         ->needs(model)
         ->check(CLI::PositiveNumber)

@@ -36,6 +36,9 @@ struct TensorOptions {
 
 struct BackwardOptions {
     bool retain_graph = false;  // keep saved tensors so backward can run again
+    // Record the backward's own ops, so the gradients are differentiable (second derivatives,
+    // Hessian-vector products, gradient penalties); implies retain_graph.
+    bool create_graph = false;
 };
 
 class Tensor {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "autograd/tape.hpp"
 #include "core/random.hpp"
 #include "layers/module.hpp"
 
@@ -19,7 +20,11 @@ public:
     explicit Layer(std::string type_name) : Module(std::move(type_name)) {}
     // The layer's computation; it ends with remember_output so summary() can show shapes.
     virtual Tensor forward(const Tensor& x) = 0;
-    Tensor operator()(const Tensor& x) { return forward(x); }
+    // The ops it records are the layer's, for the fault locator's report (autograd/locate.hpp).
+    Tensor operator()(const Tensor& x) {
+        const TapeScope scope(path().empty() ? type_name() : path());
+        return forward(x);
+    }
 
 protected:
     // "Dense 'h.0.fc': input [2,3], kernel [4,8]: input features differ (3 vs 4)" unless x is

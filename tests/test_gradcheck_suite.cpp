@@ -266,4 +266,24 @@ TEST_CASE(
         r.output.find(fmt::format("\n{0} of {0} checks passed\n", n)) != std::string::npos,
         r.output);
     CHECK(run_cli(fmt::format("gradcheck --model {} --filter unary", dir.string())).status != 0);
+    // with no tolerance roundoff fails every check, and --locate names a node
+    r =
+        run_cli(fmt::format("gradcheck --model {} --batch 2 --seq-len 3 --elements 2 --atol 0 "
+                            "--rtol 0 --locate",
+                            dir.string()));
+    CHECK_MESSAGE(r.status == 1, r.output);
+    CHECK_MESSAGE(r.output.find("\nfirst wrong node: #") != std::string::npos, r.output);
+}
+
+TEST_CASE("tapegrad gradcheck --order 2 and --fast") {
+    test::CliResult r = run_cli("gradcheck --order 2 --filter unary/tanh");
+    CHECK_MESSAGE(r.status == 0, r.output);
+    CHECK_MESSAGE(r.output.find("1 of 1 checks passed") != std::string::npos, r.output);
+    r = run_cli("gradcheck --order 2 --filter binary/add");
+    CHECK_MESSAGE(r.status == 0, r.output);
+    CHECK_MESSAGE(r.output.find("note: input 0: every second derivative is 0") != std::string::npos,
+                  r.output);
+    r = run_cli("gradcheck --fast --probes 2 --filter Gpt/");
+    CHECK_MESSAGE(r.status == 0, r.output);
+    CHECK_MESSAGE(r.output.find("1 of 1 checks passed") != std::string::npos, r.output);
 }

@@ -52,27 +52,31 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     });
 }
 
-// d(a/b) = dy/b, −dy·y/b  with y = a/b saved
+// d(a/b) = dy/b, −dy·y/b  with y = a/b saved (recomputed from a and b when creating a graph: the
+// saved copy is detached)
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor y = forward("div", BinaryOp::div, a, b);
     return record(
         "div", {a, b}, y, {y.detach()},
         [](Backward& bw) {
             if (bw.needs(0)) bw.accumulate(0, div(bw.grad_out(), bw.input(1)));
-            if (bw.needs(1))
-                bw.accumulate(1, neg(div(mul(bw.grad_out(), bw.saved(0)), bw.input(1))));
+            if (!bw.needs(1)) return;
+            const Tensor y = bw.create_graph() ? div(bw.input(0), bw.input(1)) : bw.saved(0);
+            bw.accumulate(1, neg(div(mul(bw.grad_out(), y), bw.input(1))));
         },
-        {}, InputReads::only({1}));
+        {}, InputReads::all());  // create_graph recomputes a/b
 }
 
-// d(a^b) = dy·b·a^(b−1), dy·y·ln a  with y = a^b saved
+// d(a^b) = dy·b·a^(b−1), dy·y·ln a  with y = a^b saved (recomputed as for div)
 Tensor pow(const Tensor& a, const Tensor& b) {
     Tensor y = forward("pow", BinaryOp::pow, a, b);
     return record("pow", {a, b}, y, {y.detach()}, [](Backward& bw) {
         const Tensor& a = bw.input(0);
         const Tensor& b = bw.input(1);
         if (bw.needs(0)) bw.accumulate(0, mul(bw.grad_out(), mul(b, pow(a, add_scalar(b, -1.0)))));
-        if (bw.needs(1)) bw.accumulate(1, mul(bw.grad_out(), mul(bw.saved(0), log(a))));
+        if (!bw.needs(1)) return;
+        const Tensor y = bw.create_graph() ? pow(a, b) : bw.saved(0);
+        bw.accumulate(1, mul(bw.grad_out(), mul(y, log(a))));
     });
 }
 

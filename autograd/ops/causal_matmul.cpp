@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "autograd/ops/matmul.hpp"
+#include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/causal_gemm.hpp"
 #include "core/kernels/gemm.hpp"
@@ -65,6 +67,33 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b, bool inner
         fail(inner ? "feature sizes differ" : "weights' keys differ from the values' length");
 }
 
+// b8 [tq, tk], 1 where key j <= query i: the kept part, for the backward that creates a graph.
+Tensor lower_mask(std::int64_t tq, std::int64_t tk) {
+    std::vector<std::uint8_t> keep(static_cast<std::size_t>(tq * tk));
+    for (std::int64_t i = 0; i < tq; ++i)
+        for (std::int64_t j = 0; j <= std::min(i, tk - 1); ++j) keep[i * tk + j] = 1;
+    return mask(keep, {tq, tk});
+}
+
+// The same gradients as recorded ops, so they are differentiable: with L the kept part,
+//   causal_scores: dQ = L(G)·K, dK = L(G)ᵀ·Q;   causal_mix: dW = L(G·Vᵀ), dV = L(W)ᵀ·G.
+void causal_backward_recorded(Backward& bw, bool scores) {
+    const Tensor& a = bw.input(0);
+    const Tensor& b = bw.input(1);
+    const Tensor& g = bw.grad_out();
+    const Tensor zero = zeros({}, {.dtype = g.dtype()});
+    const Tensor keep =
+        scores ? lower_mask(g.dim(-2), g.dim(-1)) : lower_mask(a.dim(-2), a.dim(-1));
+    if (scores) {
+        const Tensor kept = where(keep, g, zero);
+        if (bw.needs(0)) bw.accumulate(0, matmul(kept, b));
+        if (bw.needs(1)) bw.accumulate(1, matmul(kept, a, true, false));
+        return;
+    }
+    if (bw.needs(0)) bw.accumulate(0, where(keep, matmul(g, b, false, true), zero));
+    if (bw.needs(1)) bw.accumulate(1, matmul(where(keep, a, zero), g, true, false));
+}
+
 }  // namespace
 
 bool causal_products_pay_off(std::int64_t t) { return t >= 128; }
@@ -74,6 +103,7 @@ Tensor causal_scores(const Tensor& q, const Tensor& k) {
     const Sizes n{q.dim(-2), k.dim(-2), q.dim(-1)};
     return record("causal_scores", {q, k}, run(Kernel::lower_product, q, k, n), {},
                   [](Backward& bw) {
+                      if (bw.create_graph()) return causal_backward_recorded(bw, true);
                       const Tensor& q = bw.input(0);
                       const Tensor& k = bw.input(1);
                       const Tensor& g = bw.grad_out();
@@ -89,6 +119,7 @@ Tensor causal_mix(const Tensor& weights, const Tensor& v) {
     const Sizes n{weights.dim(-2), weights.dim(-1), v.dim(-1)};
     return record("causal_mix", {weights, v}, run(Kernel::lower_times, weights, v, n), {},
                   [](Backward& bw) {
+                      if (bw.create_graph()) return causal_backward_recorded(bw, false);
                       const Tensor& w = bw.input(0);
                       const Tensor& v = bw.input(1);
                       const Tensor& g = bw.grad_out();

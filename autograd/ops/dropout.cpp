@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/dropout.hpp"
 
@@ -34,6 +36,11 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen) {
         [](Backward& bw) {
             const Tensor& dy = bw.grad_out();
             const double rate = bw.attrs<DropoutAttrs>().rate;
+            if (bw.create_graph()) {  // dy times a constant, recorded
+                const Tensor scale = full({}, 1.0 / (1.0 - rate), {.dtype = dy.dtype()});
+                const Tensor zero = zeros({}, {.dtype = dy.dtype()});
+                return bw.accumulate(0, mul(dy, where(bw.saved(0), scale, zero)));
+            }
             Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
             dispatch("dropout backward", dy.dtype(), [&]<class T>() {
                 kernels::Dropout<T>::backward(dy.data<T>(), bw.saved(0).data<std::uint8_t>(),

@@ -24,6 +24,18 @@ void check_embedding(const Tensor& weight, const Tensor& ids) {
                 fmt::format("embedding: id {} is outside the vocabulary [0, {})", id, vocab));
 }
 
+// dweight[v] = Σ over positions p with ids[p] = v of dy[p], recorded for a backward that creates a
+// graph: linear in dy, so its own backward is the lookup again, ddy[p] = G[ids[p]].
+Tensor scatter_rows(const Tensor& dy, const Tensor& ids, const Shape& weight_shape) {
+    Tensor dweight = zeros(weight_shape, {.dtype = dy.dtype()});
+    dispatch("embedding backward", dy.dtype(), [&]<class T>() {
+        kernels::Embedding<T>::backward(dy.data<T>(), ids.data<std::int32_t>(), dweight.data<T>(),
+                                        ids.numel(), weight_shape[1]);
+    });
+    return record("embedding_backward", {dy, ids}, dweight, {},
+                  [](Backward& bw) { bw.accumulate(0, embedding(bw.grad_out(), bw.input(1))); });
+}
+
 }  // namespace
 
 // y[..., :] = weight[ids[...], :];  dweight[v] = Σ over positions holding id v of dy[position]
@@ -40,14 +52,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
     return record(
         "embedding", {weight, ids}, y, {},
         [](Backward& bw) {
-            const Tensor& weight = bw.input(0);
-            const Tensor& ids = bw.input(1);
-            Tensor dweight = zeros(weight.shape(), {.dtype = weight.dtype()});
-            dispatch("embedding backward", weight.dtype(), [&]<class T>() {
-                kernels::Embedding<T>::backward(bw.grad_out().data<T>(), ids.data<std::int32_t>(),
-                                                dweight.data<T>(), ids.numel(), weight.shape()[1]);
-            });
-            bw.accumulate(0, dweight);
+            bw.accumulate(0, scatter_rows(bw.grad_out(), bw.input(1), bw.input(0).shape()));
         },
         {}, InputReads::only({1}));
 }

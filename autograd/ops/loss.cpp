@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/softmax.hpp"
 #include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/loss.hpp"
@@ -47,6 +49,26 @@ struct CrossEntropyAttrs {
     std::int64_t count;  // targets not ignored: the mean's denominator
 };
 
+// dlogits = dy · (softmax(x) − onehot) · w, w = 1/count on kept rows and 0 on ignored ones, as
+// recorded ops; onehot and w are constants.
+void cross_entropy_backward_recorded(Backward& bw) {
+    const Tensor& logits = bw.input(0);
+    const CrossEntropyAttrs attrs = bw.attrs<CrossEntropyAttrs>();
+    const std::span<const std::int32_t> targets = bw.input(1).span<std::int32_t>();
+    const std::int64_t classes = logits.shape().back();
+    std::vector<double> onehot(static_cast<std::size_t>(logits.numel())), weight(targets.size());
+    for (std::size_t r = 0; r < targets.size(); ++r) {
+        if (targets[r] == attrs.ignore_index) continue;
+        onehot[r * classes + targets[r]] = 1.0;
+        weight[r] = 1.0 / static_cast<double>(attrs.count);
+    }
+    Shape row_shape = bw.input(1).shape();
+    row_shape.push_back(1);
+    const TensorOptions like{.dtype = logits.dtype()};
+    const Tensor diff = sub(softmax(logits, -1), from(onehot, logits.shape(), like));
+    bw.accumulate(0, mul(mul(diff, from(weight, row_shape, like)), bw.grad_out()));
+}
+
 }  // namespace
 
 // loss = mean over kept rows of lse(x) − x[target], lse = log Σ exp(x) (saved);
@@ -65,6 +87,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, std::int32_t i
     return record(
         "cross_entropy", {logits, targets}, loss, {lse},
         [](Backward& bw) {
+            if (bw.create_graph()) return cross_entropy_backward_recorded(bw);
             const Tensor& logits = bw.input(0);
             const Tensor& targets = bw.input(1);
             const CrossEntropyAttrs attrs = bw.attrs<CrossEntropyAttrs>();
@@ -98,6 +121,14 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target) {
     });
     return record("mse_loss", {prediction, target}, loss, {}, [](Backward& bw) {
         const Tensor& p = bw.input(0);
+        if (bw.create_graph()) {  // the same, as recorded ops
+            const Tensor dp =
+                mul(mul_scalar(sub(p, bw.input(1)), 2.0 / static_cast<double>(p.numel())),
+                    bw.grad_out());
+            bw.accumulate(0, dp);
+            if (bw.needs(1)) bw.accumulate(1, neg(dp));
+            return;
+        }
         Tensor dp = Tensor::empty(p.shape(), p.dtype());
         dispatch("mse_loss backward", p.dtype(), [&]<class T>() {
             const T g = static_cast<T>(2.0 * bw.grad_out().item() / static_cast<double>(p.numel()));

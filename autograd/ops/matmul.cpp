@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "autograd/ops/reduce.hpp"
+#include "autograd/ops/shape.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/broadcast.hpp"
 #include "core/kernels/gemm.hpp"
@@ -108,6 +110,19 @@ struct MatmulAttrs {
     bool transpose_a, transpose_b;
 };
 
+// linear's backward as recorded ops, for a sweep that creates a graph: the same three products,
+// each through matmul and sum, so they have gradients of their own.
+void linear_backward_recorded(Backward& bw) {
+    const Tensor& x = bw.input(0);
+    const Tensor& w = bw.input(1);
+    const Tensor g =
+        reshape_to(bw.grad_out(), {bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
+    if (bw.needs(0)) bw.accumulate(0, reshape_to(matmul(g, w, false, true), x.shape()));
+    if (bw.needs(1))
+        bw.accumulate(1, matmul(reshape_to(x, {g.shape()[0], w.shape()[0]}), g, true, false));
+    if (bw.num_inputs() == 3 && bw.needs(2)) bw.accumulate(2, sum(g, {0}));
+}
+
 // Whether x·op(W) runs as product_keeping_bf16: bf16 mixed precision, float32, one weight matrix.
 bool keeps_bf16_copies(const Tensor& x, const Tensor& w) {
     return x.dtype() == f32 && w.dtype() == f32 && w.rank() == 2 &&
@@ -135,6 +150,10 @@ Tensor product_keeping_bf16(const char* op, const Tensor& x, const Tensor& w, bo
                        {.bf16 = w16.data<std::uint16_t>()}, w.dim(1), b.defined() ? 1.0f : 0.0f,
                        y.data<float>(), out);
     const auto backward = [](Backward& bw) {
+        if (bw.create_graph())  // the bf16 copies have no history: no recorded form here
+            throw ValueError(
+                "linear/matmul: backward with create_graph is not supported in bf16 "
+                "mixed precision; take second derivatives in f32 or f64");
         const bool tw = bw.attrs<Bf16ProductAttrs>().transpose_w;
         const Tensor &x16 = bw.saved(0), &w16 = bw.saved(1);
         const std::int64_t rows = x16.dim(0), in = x16.dim(1), ldw = w16.dim(1),
@@ -221,6 +240,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                                     std::move(inputs));
     const Tensor y = forward(x.view_as_shape(flat), w, false, false, b).view_as_shape(out_shape);
     return record("linear", std::move(inputs), y, {}, [](Backward& bw) {
+        if (bw.create_graph()) return linear_backward_recorded(bw);
         const Tensor& w = bw.input(1);
         const Tensor g =
             bw.grad_out().view_as_shape({bw.grad_out().numel() / w.shape()[1], w.shape()[1]});

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/shape.hpp"
 #include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/broadcast.hpp"
@@ -59,7 +61,8 @@ std::vector<std::size_t> reduced_axes(const Backward& bw) {
 
 // dy viewed with the reduced axes kept as size 1, the shape both backward passes work in.
 Tensor keepdims_grad(const Backward& bw, const std::vector<std::size_t>& axes) {
-    return bw.grad_out().view_as_shape(keepdims_shape(bw.input(0).shape(), axes));
+    const Shape keep = keepdims_shape(bw.input(0).shape(), axes);
+    return bw.create_graph() ? reshape_to(bw.grad_out(), keep) : bw.grad_out().view_as_shape(keep);
 }
 
 Tensor finish(Tensor y_keep, const Shape& x_shape, const std::vector<std::size_t>& axes, bool keepdims) {
@@ -76,7 +79,9 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
         "sum", {x}, y, {},
         [](Backward& bw) {
             const Tensor dy = keepdims_grad(bw, reduced_axes(bw));
-            bw.accumulate(0, kernels::expand(dy, bw.input(0).shape()));
+            const Shape& x_shape = bw.input(0).shape();
+            bw.accumulate(
+                0, bw.create_graph() ? broadcast_to(dy, x_shape) : kernels::expand(dy, x_shape));
         },
         reduce_attrs(ax), InputReads::none());
 }
@@ -97,7 +102,16 @@ Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
     return record("max", {x}, finish(y_keep, x.shape(), ax, keepdims), {y_keep.detach()}, [](Backward& bw) {
         const std::vector<std::size_t> axes = reduced_axes(bw);
         const Tensor dy = keepdims_grad(bw, axes);
-        bw.accumulate(0, kernels::max_backward(bw.input(0), bw.saved(0), dy, axes));
+        const Tensor& x = bw.input(0);
+        if (!bw.create_graph())
+            return bw.accumulate(0, kernels::max_backward(x, bw.saved(0), dy, axes));
+        Tensor share;  // 1/ties at each maximum, 0 elsewhere: piecewise constant in x
+        {
+            NoGrad constant;
+            share = kernels::max_backward(x.detach(), bw.saved(0),
+                                          ones(dy.shape(), {.dtype = dy.dtype()}), axes);
+        }
+        bw.accumulate(0, mul(broadcast_to(dy, x.shape()), share));
     }, reduce_attrs(ax));
 }
 

@@ -80,7 +80,8 @@ Tensor permuted(const char* op, const Tensor& x, const std::vector<std::size_t>&
             const PermuteAttrs attrs = bw.attrs<PermuteAttrs>();
             std::vector<std::size_t> inverse(bw.input(0).rank());
             for (std::size_t k = 0; k < inverse.size(); ++k) inverse[attrs.axes[k]] = k;
-            bw.accumulate(0, kernels::permute(bw.grad_out(), inverse));
+            bw.accumulate(0, bw.create_graph() ? permuted("permute", bw.grad_out(), inverse)
+                                               : kernels::permute(bw.grad_out(), inverse));
         },
         attrs, InputReads::none());
 }
@@ -88,6 +89,18 @@ Tensor permuted(const char* op, const Tensor& x, const std::vector<std::size_t>&
 // Python's rule for a slice bound: negative counts from the end, then clamp into [0, n].
 std::int64_t clamp_bound(std::int64_t i, std::int64_t n) {
     return std::clamp<std::int64_t>(i < 0 ? i + n : i, 0, n);
+}
+
+// dy of a piece of x starting at `begin` on `axis`, put between zeros to x's shape, by concat: the
+// recorded form of narrowed()'s backward.
+Tensor pad_along(const Tensor& dy, const Tensor& x, std::size_t axis, std::int64_t begin) {
+    const auto zeros_of = [&](std::int64_t n) {
+        Shape s = x.shape();
+        s[axis] = n;
+        return zeros(s, {.dtype = x.dtype()});
+    };
+    const std::int64_t after = x.shape()[axis] - begin - dy.shape()[axis];
+    return concat({zeros_of(begin), dy, zeros_of(after)}, static_cast<std::int64_t>(axis));
 }
 
 struct NarrowAttrs {
@@ -103,8 +116,10 @@ Tensor narrowed(const char* op, const Tensor& x, std::size_t axis, std::int64_t 
         op, {x}, kernels::narrow(x, axis, begin, end - begin), {},
         [](Backward& bw) {
             const Tensor& x = bw.input(0);
-            const Tensor dx = zeros(x.shape(), {.dtype = x.dtype()});
             const auto [axis, begin] = bw.attrs<NarrowAttrs>();
+            if (bw.create_graph())
+                return bw.accumulate(0, pad_along(bw.grad_out(), x, axis, begin));
+            const Tensor dx = zeros(x.shape(), {.dtype = x.dtype()});
             kernels::narrow_assign(dx, bw.grad_out(), axis, begin);
             bw.accumulate(0, dx);
         },
@@ -190,9 +205,20 @@ struct ConcatAttrs {
 
 // y = x viewed with another shape (storage shared);  dx = dy viewed with x's shape
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
+    return reshape_to(x, infer_shape(x.shape(), shape));
+}
+
+Tensor reshape_to(const Tensor& x, const Shape& shape) {
+    if (shape.numel() != x.numel())
+        throw_shape_error("reshape", fmt::format("{} to {}", x.shape(), shape),
+                          fmt::format("sizes differ ({} vs {})", x.numel(), shape.numel()));
     return record(
-        "reshape", {x}, x.view_as_shape(infer_shape(x.shape(), shape)), {},
-        [](Backward& bw) { bw.accumulate(0, bw.grad_out().view_as_shape(bw.input(0).shape())); },
+        "reshape", {x}, x.view_as_shape(shape), {},
+        [](Backward& bw) {
+            const Shape& to = bw.input(0).shape();
+            bw.accumulate(0, bw.create_graph() ? reshape_to(bw.grad_out(), to)
+                                               : bw.grad_out().view_as_shape(to));
+        },
         {}, InputReads::none());
 }
 
@@ -233,7 +259,11 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
             std::int64_t offset = 0;
             for (std::size_t i = 0; i < bw.num_inputs(); ++i) {
                 const std::int64_t n = bw.input(i).shape()[axis];
-                if (bw.needs(i)) bw.accumulate(i, kernels::narrow(bw.grad_out(), axis, offset, n));
+                if (bw.needs(i))
+                    bw.accumulate(i,
+                                  bw.create_graph()
+                                      ? narrowed("slice", bw.grad_out(), axis, offset, offset + n)
+                                      : kernels::narrow(bw.grad_out(), axis, offset, n));
                 offset += n;
             }
         },
@@ -286,8 +316,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
         [](Backward& bw) {
             const Tensor& dy = bw.grad_out();
             const Tensor zero = scalar_like(dy, 0.0);
-            if (bw.needs(1)) bw.accumulate(1, kernels::select(bw.input(0), dy, zero, dy.shape()));
-            if (bw.needs(2)) bw.accumulate(2, kernels::select(bw.input(0), zero, dy, dy.shape()));
+            const auto pick = [&](const Tensor& a, const Tensor& b) {
+                return bw.create_graph() ? where(bw.input(0), a, b)
+                                         : kernels::select(bw.input(0), a, b, dy.shape());
+            };
+            if (bw.needs(1)) bw.accumulate(1, pick(dy, zero));
+            if (bw.needs(2)) bw.accumulate(2, pick(zero, dy));
         },
         {}, InputReads::only({0}));
 }
@@ -303,7 +337,9 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
         "masked_fill", {x, mask}, y, {},
         [](Backward& bw) {
             const Tensor& dy = bw.grad_out();
-            bw.accumulate(0, kernels::select(bw.input(1), scalar_like(dy, 0.0), dy, dy.shape()));
+            bw.accumulate(0, bw.create_graph() ? masked_fill(dy, bw.input(1), 0.0)
+                                               : kernels::select(bw.input(1), scalar_like(dy, 0.0),
+                                                                 dy, dy.shape()));
         },
         {}, InputReads::only({1}));
 }

@@ -9,6 +9,7 @@
 namespace tapegrad {
 
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape);  // one -1 is inferred
+Tensor reshape_to(const Tensor& x, const Shape& shape);                   // the same with a Shape
 Tensor transpose(const Tensor& x, std::int64_t axis0, std::int64_t axis1);
 Tensor permute(const Tensor& x, const std::vector<std::int64_t>& axes);
 Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_t stop);  // [start, stop)

@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/reduce.hpp"
+#include "autograd/ops/shape.hpp"
+#include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/softmax.hpp"
 
@@ -22,6 +26,28 @@ struct MaskedSoftmaxAttrs {
     bool causal;
 };
 
+// y ⊙ (dy − Σ dy⊙y) along `axis` as recorded ops: the saved y is detached, so a backward that
+// creates a graph passes y recomputed from the input.
+Tensor softmax_grad(const Tensor& y, const Tensor& dy, std::int64_t axis) {
+    return mul(y, sub(dy, sum(mul(dy, y), {axis}, true)));
+}
+
+// The input a create_graph backward recomputes from: kept whole only under KeepInputs, as the
+// ordinary backward reads the saved output alone.
+const Tensor& kept_input(const Backward& bw, const char* op) {
+    const Tensor& x = bw.input(0);
+    if (!x.impl().storage)
+        throw ValueError(
+            fmt::format("{}: backward with create_graph needs the input's values, "
+                        "which the op keeps only under KeepInputs: record the forward "
+                        "inside a KeepInputs guard (autograd/tape.hpp)",
+                        op));
+    return x;
+}
+
+void softmax_backward_recorded(Backward& bw);
+void masked_softmax_backward_recorded(Backward& bw);
+
 Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool log) {
     const std::size_t ax = normalize_axis(op, axis, x.rank());
     Tensor y = Tensor::empty(x.shape(), x.dtype());
@@ -33,6 +59,7 @@ Tensor softmax_along(const char* op, const Tensor& x, std::int64_t axis, bool lo
     return record(
         op, {x}, y, {y.detach()},
         [](Backward& bw) {
+            if (bw.create_graph()) return softmax_backward_recorded(bw);
             const Tensor& y = bw.saved(0);
             const SoftmaxAttrs attrs = bw.attrs<SoftmaxAttrs>();
             const auto layout = kernels::axis_layout(y.shape(), attrs.axis);
@@ -64,6 +91,40 @@ kernels::KeepMask keep_mask(const Tensor& scores, const Tensor& mask, bool causa
     return kernels::keep_mask(scores.shape(), mask.data<std::uint8_t>(), mask.shape(), causal);
 }
 
+// softmax: y ⊙ (dy − Σ dy⊙y);  log_softmax: dy − softmax(x)·Σ dy
+void softmax_backward_recorded(Backward& bw) {
+    const SoftmaxAttrs attrs = bw.attrs<SoftmaxAttrs>();
+    const auto axis = static_cast<std::int64_t>(attrs.axis);
+    const Tensor& dy = bw.grad_out();
+    const Tensor p = softmax(kept_input(bw, attrs.log ? "log_softmax" : "softmax"), axis);
+    bw.accumulate(0,
+                  attrs.log ? sub(dy, mul(p, sum(dy, {axis}, true))) : softmax_grad(p, dy, axis));
+}
+
+// b8 of the scores' shape, 1 where `keep` keeps the position.
+Tensor kept_positions(const Shape& scores, const kernels::KeepMask& keep) {
+    const std::int64_t tk = keep.tk, rows = tk == 0 ? 0 : scores.numel() / tk;
+    std::vector<std::uint8_t> bits(static_cast<std::size_t>(scores.numel()));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const std::uint8_t* row = keep.row(r);
+        for (std::int64_t j = 0; j < tk; ++j)
+            bits[r * tk + j] =
+                (!row || row[j * keep.key_stride]) && (!keep.causal || j <= keep.query(r));
+    }
+    return mask(bits, scores);
+}
+
+// scale·y ⊙ (dy − Σ dy⊙y) where kept, 0 elsewhere, y recomputed from the scores
+void masked_softmax_backward_recorded(Backward& bw) {
+    const MaskedSoftmaxAttrs attrs = bw.attrs<MaskedSoftmaxAttrs>();
+    const Tensor& scores = kept_input(bw, "masked_softmax");
+    const Tensor& mask = bw.saved(1);
+    const Tensor y = masked_softmax(scores, mask, attrs.scale, attrs.causal);
+    const Tensor kept = kept_positions(scores.shape(), keep_mask(scores, mask, attrs.causal));
+    const Tensor g = mul_scalar(softmax_grad(y, bw.grad_out(), -1), attrs.scale);
+    bw.accumulate(0, where(kept, g, zeros({}, {.dtype = g.dtype()})));
+}
+
 }  // namespace
 
 Tensor softmax(const Tensor& x, std::int64_t axis) {
@@ -85,6 +146,7 @@ Tensor masked_softmax(const Tensor& scores, const Tensor& mask, double scale, bo
     return record(
         "masked_softmax", {scores}, y, {y.detach(), mask},
         [](Backward& bw) {
+            if (bw.create_graph()) return masked_softmax_backward_recorded(bw);
             const Tensor& y = bw.saved(0);
             const MaskedSoftmaxAttrs attrs = bw.attrs<MaskedSoftmaxAttrs>();
             const kernels::KeepMask keep = keep_mask(y, bw.saved(1), attrs.causal);

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "autograd/ops/binary.hpp"
 #include "autograd/tape.hpp"
 #include "core/kernels/unary.hpp"
 
@@ -19,12 +20,63 @@ struct UnaryAttrs {
 // Which of x and y = f(x) an op's derivative is written with (the formula ignores the other).
 enum class Derivative { of_x, of_y };
 
+// dy/dx for a backward that creates a graph. By default the kernel's own backward with dy = 1, a
+// constant: right for the ops whose derivative does not vary smoothly with x (neg, relu,
+// add_scalar, mul_scalar). The others build it from recorded ops on x below: their saved output
+// is detached, so they recompute it.
+template <template <class> class K>
+Tensor derivative(const Tensor& x, double c) {
+    NoGrad constant;
+    const Tensor one = ones(x.shape(), {.dtype = x.dtype()});
+    Tensor d = Tensor::empty(x.shape(), x.dtype());
+    dispatch("backward", x.dtype(), [&]<class T>() {
+        kernels::Unary<T, K>::backward(x.span<T>(), x.span<T>(), one.span<T>(), d.span<T>(), c);
+    });
+    return d;
+}
+template <>
+Tensor derivative<kernels::Exp>(const Tensor& x, double) {
+    return exp(x);
+}
+template <>
+Tensor derivative<kernels::Log>(const Tensor& x, double) {
+    return pow(x, -1.0);
+}
+template <>
+Tensor derivative<kernels::Sqrt>(const Tensor& x, double) {
+    return mul_scalar(pow(x, -0.5), 0.5);
+}
+template <>
+Tensor derivative<kernels::Tanh>(const Tensor& x, double) {
+    const Tensor t = tanh(x);
+    return add_scalar(neg(mul(t, t)), 1.0);
+}
+template <>
+Tensor derivative<kernels::Sigmoid>(const Tensor& x, double) {
+    const Tensor s = sigmoid(x);
+    return mul(s, add_scalar(neg(s), 1.0));
+}
+// 0.5·(1 + t) + 0.5·x·(1 − t²)·du,  t = tanh(u), u = a·(x + b·x³), du = a·(1 + 3b·x²)
+template <>
+Tensor derivative<kernels::Gelu>(const Tensor& x, double) {
+    const double a = 0.7978845608028654, b = 0.044715;  // √(2/π) and the cubic's weight
+    const Tensor t = tanh(mul_scalar(add(x, mul_scalar(pow(x, 3.0), b)), a));
+    const Tensor du = add_scalar(mul_scalar(mul(x, x), 3 * a * b), a);
+    const Tensor one_minus_t2 = add_scalar(neg(mul(t, t)), 1.0);
+    return add(mul_scalar(add_scalar(t, 1.0), 0.5), mul_scalar(mul(mul(x, one_minus_t2), du), 0.5));
+}
+template <>
+Tensor derivative<kernels::PowScalar>(const Tensor& x, double p) {
+    return mul_scalar(pow(x, p - 1.0), p);
+}
+
 template <template <class> class K>
 void unary_backward(Backward& bw) {
     const Tensor& x = bw.input(0);
+    const double c = bw.attrs<UnaryAttrs>().c;
+    if (bw.create_graph()) return bw.accumulate(0, mul(bw.grad_out(), derivative<K>(x, c)));
     const Tensor& y = bw.num_saved() > 0 ? bw.saved(0) : x;  // of_x: any span of x's size will do
     Tensor dx = Tensor::empty(x.shape(), x.dtype());
-    const double c = bw.attrs<UnaryAttrs>().c;
     dispatch("backward", x.dtype(), [&]<class T>() {
         kernels::Unary<T, K>::backward(x.span<T>(), y.span<T>(), bw.grad_out().span<T>(),
                                        dx.span<T>(), c);

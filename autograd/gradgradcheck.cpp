@@ -1,0 +1,60 @@
+// gradgradcheck: gradcheck of the first derivative. With v a random upstream gradient and u_i
+// random weights, s(x, v) = Σ_i ⟨∂⟨f(x), v⟩/∂x_i, u_i⟩ is computed by a create_graph backward,
+// so gradcheck can differentiate it again (the second derivatives, and the backward's dependence
+// on v) and compare with central differences of s, each one a forward and a first backward.
+#include <fmt/format.h>
+
+#include "autograd/gradcheck_detail.hpp"
+#include "autograd/ops/binary.hpp"
+#include "autograd/ops/reduce.hpp"
+#include "autograd/tape.hpp"
+#include "core/random.hpp"
+
+namespace tapegrad {
+
+GradcheckReport gradgradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options) {
+    const Tensor probe = detail::evaluate_without_grad(f, inputs);
+    const Tensor v = uniform(probe.shape(), 0.5, 1.5,
+                             {.dtype = f64, .seed = options.seed + 101, .requires_grad = true});
+    std::vector<Tensor> weights(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].requires_grad())
+            weights[i] = uniform(inputs[i].shape(), 0.5, 1.5,
+                                 {.dtype = f64, .seed = options.seed + 211 * (i + 1)});
+    const GradcheckFn first_derivative = [&f, &weights](const std::vector<Tensor>& all) {
+        EnableGrad recording;  // also when gradcheck evaluates s without recording
+        KeepInputs whole;      // the create_graph backward may recompute from any input
+        const std::vector<Tensor> xs(all.begin(), all.end() - 1);
+        std::vector<Tensor> wanted, w;
+        for (std::size_t i = 0; i < xs.size(); ++i) {
+            if (!xs[i].requires_grad()) continue;
+            wanted.push_back(xs[i]);
+            w.push_back(weights[i]);
+        }
+        const Tensor y = f(xs);
+        const std::vector<Tensor> g =
+            grad({y}, wanted, {.grad_outputs = {all.back()}, .create_graph = true});
+        Tensor s = sum(mul(g[0], w[0]));
+        for (std::size_t k = 1; k < g.size(); ++k) s = add(s, sum(mul(g[k], w[k])));
+        return s;
+    };
+    std::vector<Tensor> all = inputs;
+    all.push_back(v);
+    GradcheckOptions scalar = options;
+    scalar.projections = 1;  // s is a scalar: every projection is the same up to a factor
+    GradcheckReport report = gradcheck(first_derivative, all, scalar);
+    // A zero second derivative is what a linear op has: say that, not "is the input used?".
+    report.notes.clear();
+    for (const std::size_t i : report.zero_inputs) {
+        report.notes.push_back(
+            i == inputs.size()
+                ? fmt::format("upstream gradient (input {}): every gradient is 0 — does the "
+                              "backward use dy?",
+                              i)
+                : fmt::format("input {}: every second derivative is 0 (f is linear in it)", i));
+    }
+    return report;
+}
+
+}  // namespace tapegrad
