@@ -23,7 +23,6 @@ thread_local std::uint64_t next_sweep = 1;
 // (kept only while a hook is installed).
 thread_local std::vector<std::pair<detail::RecordHook*, std::size_t>> record_hooks;
 thread_local std::vector<std::string> scopes;
-thread_local bool keep_inputs = false;  // KeepInputs: record() keeps even unread inputs whole
 
 // What the running sweep does beyond the default: the inputs whose gradients grad() returns
 // (then no leaf's .grad() changes), as pairs of the tensor and its gradient so far.
@@ -231,7 +230,7 @@ Tensor record_node(const char* op, std::vector<Tensor> inputs, Tensor out,
     node->fn = fn;
     node->inputs = std::move(inputs);
     for (std::size_t i = 0; i < node->inputs.size(); ++i)
-        if (!reads.reads(i) && !keep_inputs) node->inputs[i] = link_only(node->inputs[i]);
+        if (!reads.reads(i)) node->inputs[i] = link_only(node->inputs[i]);
     node->saved = std::move(saved);
     node->attrs = attrs;
     node->state = std::move(state);
@@ -343,8 +342,16 @@ bool grad_enabled() { return grad_mode; }
 GradModeGuard::GradModeGuard(bool on) : previous_(grad_mode) { grad_mode = on; }
 GradModeGuard::~GradModeGuard() { grad_mode = previous_; }
 
-KeepInputs::KeepInputs() : previous_(keep_inputs) { keep_inputs = true; }
-KeepInputs::~KeepInputs() { keep_inputs = previous_; }
+Tensor Backward::output(std::size_t saved_index) const {
+    const Tensor& values = node_.saved[saved_index];
+    auto out = std::make_shared<TensorImpl>();
+    out->storage = values.impl().storage;
+    out->shape = node_.out_shape;
+    out->dtype = node_.out_dtype;
+    out->requires_grad = true;
+    out->grad_fn = node_.shared_from_this();
+    return Tensor(std::move(out));
+}
 
 Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
     if (g.shape() == shape) return g;

@@ -77,7 +77,7 @@ private:
 
 namespace detail {
 
-struct Node {
+struct Node : std::enable_shared_from_this<Node> {
     Node() = default;
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -133,6 +133,11 @@ public:
     // backward must then build them from recorded ops on its inputs, never from raw kernels or
     // detached saved tensors (docs/design.md, "Second derivatives").
     bool create_graph() const { return grad_enabled(); }
+    // The op's output as a tensor of this node, its values from saved(i) (which holds them): what a
+    // create_graph backward differentiates through where the fast form reads the saved output, as
+    // softmax's does. Second derivatives then reach the inputs through this node's own backward,
+    // so the inputs' values are not needed (an input may be kept as a link only).
+    Tensor output(std::size_t saved_index) const;
     // Adds g to input i's gradient, summing over broadcast axes first when g is larger.
     void accumulate(std::size_t i, const Tensor& g);
     // Adds g into a leaf's .grad(), as every sweep ends by doing.
@@ -196,21 +201,6 @@ struct GradOptions {
 };
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const GradOptions& options = {});
-
-// While a KeepInputs is alive, record() keeps every input whole, also those the op's ordinary
-// backward never reads (InputReads), which a backward with create_graph may recompute from (the
-// scores under softmax). Open one around a forward you will differentiate twice through such an
-// op; gradgradcheck does. The op's create_graph branch names the guard when it is missing.
-class KeepInputs {
-public:
-    KeepInputs();
-    ~KeepInputs();
-    KeepInputs(const KeepInputs&) = delete;
-    KeepInputs& operator=(const KeepInputs&) = delete;
-
-private:
-    bool previous_;
-};
 
 // Names the layer that records the ops run while it is alive ("h.0.attn", a module's path), for
 // the fault locator's report. Costs one check when no locator is watching.

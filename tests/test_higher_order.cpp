@@ -245,3 +245,20 @@ TEST_CASE("gradgradcheck suite: the second derivatives of every op and layer pas
         CHECK_MESSAGE(r.ok, c.name, " ", c.shapes, ": ", r.message());
     }
 }
+
+TEST_CASE("create_graph: softmax of an activation keeps its scores as a link, second derivatives stay right") {
+    const Tensor x = uniform({2, 3, 3}, -1, 1, {.dtype = f64, .seed = 41, .requires_grad = true});
+    const Tensor causal = mask(std::vector<std::uint8_t>{1, 0, 0, 1, 1, 0, 1, 1, 1}, {3, 3});
+    // x·x is an activation: each softmax keeps it only as a link, and its create_graph backward
+    // differentiates through the node's own output instead.
+    const std::vector<GradcheckFn> fs = {
+        [](const std::vector<Tensor>& v) { return softmax(v[0] * v[0]); },
+        [](const std::vector<Tensor>& v) { return log_softmax(v[0] * v[0], 1); },
+        [&](const std::vector<Tensor>& v) { return masked_softmax(v[0] * v[0], causal, 0.7); },
+    };
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+        CAPTURE(i);
+        const GradcheckReport report = gradgradcheck(fs[i], {x});
+        CHECK_MESSAGE(report.ok, report.message());
+    }
+}

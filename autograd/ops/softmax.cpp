@@ -26,23 +26,11 @@ struct MaskedSoftmaxAttrs {
     bool causal;
 };
 
-// y ⊙ (dy − Σ dy⊙y) along `axis` as recorded ops: the saved y is detached, so a backward that
-// creates a graph passes y recomputed from the input.
+// y ⊙ (dy − Σ dy⊙y) along `axis` as recorded ops, y being the node's output as a tensor of the
+// node (Backward::output): second derivatives go through the softmax's own backward, so the
+// scores, which the node keeps only as a link, are never needed.
 Tensor softmax_grad(const Tensor& y, const Tensor& dy, std::int64_t axis) {
     return mul(y, sub(dy, sum(mul(dy, y), {axis}, true)));
-}
-
-// The input a create_graph backward recomputes from: kept whole only under KeepInputs, as the
-// ordinary backward reads the saved output alone.
-const Tensor& kept_input(const Backward& bw, const char* op) {
-    const Tensor& x = bw.input(0);
-    if (!x.impl().storage)
-        throw ValueError(
-            fmt::format("{}: backward with create_graph needs the input's values, "
-                        "which the op keeps only under KeepInputs: record the forward "
-                        "inside a KeepInputs guard (autograd/tape.hpp)",
-                        op));
-    return x;
 }
 
 void softmax_backward_recorded(Backward& bw);
@@ -96,7 +84,8 @@ void softmax_backward_recorded(Backward& bw) {
     const SoftmaxAttrs attrs = bw.attrs<SoftmaxAttrs>();
     const auto axis = static_cast<std::int64_t>(attrs.axis);
     const Tensor& dy = bw.grad_out();
-    const Tensor p = softmax(kept_input(bw, attrs.log ? "log_softmax" : "softmax"), axis);
+    const Tensor y = bw.output(0);
+    const Tensor p = attrs.log ? exp(y) : y;
     bw.accumulate(0,
                   attrs.log ? sub(dy, mul(p, sum(dy, {axis}, true))) : softmax_grad(p, dy, axis));
 }
@@ -114,13 +103,12 @@ Tensor kept_positions(const Shape& scores, const kernels::KeepMask& keep) {
     return mask(bits, scores);
 }
 
-// scale·y ⊙ (dy − Σ dy⊙y) where kept, 0 elsewhere, y recomputed from the scores
+// scale·y ⊙ (dy − Σ dy⊙y) where kept, 0 elsewhere, y the node's output
 void masked_softmax_backward_recorded(Backward& bw) {
     const MaskedSoftmaxAttrs attrs = bw.attrs<MaskedSoftmaxAttrs>();
-    const Tensor& scores = kept_input(bw, "masked_softmax");
     const Tensor& mask = bw.saved(1);
-    const Tensor y = masked_softmax(scores, mask, attrs.scale, attrs.causal);
-    const Tensor kept = kept_positions(scores.shape(), keep_mask(scores, mask, attrs.causal));
+    const Tensor y = bw.output(0);
+    const Tensor kept = kept_positions(y.shape(), keep_mask(y, mask, attrs.causal));
     const Tensor g = mul_scalar(softmax_grad(y, bw.grad_out(), -1), attrs.scale);
     bw.accumulate(0, where(kept, g, zeros({}, {.dtype = g.dtype()})));
 }
