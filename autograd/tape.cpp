@@ -18,7 +18,6 @@ namespace {
 thread_local bool grad_mode = true;
 thread_local std::uint64_t next_sweep = 1;
 
-
 // What the running sweep does beyond the default: the inputs whose gradients grad() returns
 // (then no leaf's .grad() changes), as pairs of the tensor and its gradient so far.
 struct Sweep {
@@ -26,6 +25,25 @@ struct Sweep {
     bool propagate = true;  // false: one node's backward alone (node_vjp)
 };
 thread_local Sweep* current_sweep = nullptr;
+
+// Installs a sweep and a grad mode until the scope ends, also when a backward throws.
+class SweepScope {
+public:
+    SweepScope(Sweep* sweep, bool mode) : sweep_(current_sweep), mode_(grad_mode) {
+        current_sweep = sweep;
+        grad_mode = mode;
+    }
+    ~SweepScope() {
+        current_sweep = sweep_;
+        grad_mode = mode_;
+    }
+    SweepScope(const SweepScope&) = delete;
+    SweepScope& operator=(const SweepScope&) = delete;
+
+private:
+    Sweep* sweep_;
+    bool mode_;
+};
 
 // a + b: a plain kernel in an ordinary sweep, the recorded `add` when the sweep creates a graph.
 Tensor add_grads(const Tensor& a, const Tensor& b) {
@@ -40,10 +58,7 @@ Tensor add_grads(const Tensor& a, const Tensor& b) {
 
 // Adds g into slot; the first contribution is kept as is, later ones make a new tensor, so a
 // gradient that two inputs share (as `add` passes dy to both) is never modified in place.
-void add_into(Tensor& slot, const Tensor& g) {
-    slot = slot.defined() ? add_grads(slot, g) : g;
-}
-
+void add_into(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add_grads(slot, g) : g; }
 
 // When grad() asked for t's gradient, adds g to it and says so.
 bool capture(const Tensor& t, const Tensor& g) {
@@ -87,8 +102,10 @@ std::vector<detail::Node*> collect(const std::vector<detail::Node*>& roots) {
 
 void check_root(const Tensor& root, const Tensor& grad) {
     if (!root.requires_grad())
-        throw ValueError(fmt::format("backward: tensor {} does not require grad (no input of the "
-                                     "ops that made it requires grad)", root.shape()));
+        throw ValueError(
+            fmt::format("backward: tensor {} does not require grad (no input of the "
+                        "ops that made it requires grad)",
+                        root.shape()));
     if (!(grad.shape() == root.shape()) || grad.dtype() != root.dtype())
         throw ShapeError(fmt::format("backward: tensor {} {}: gradient {} {} does not match",
                                      root.shape(), dtype_name(root.dtype()), grad.shape(),
@@ -126,18 +143,7 @@ void sweep_nodes(const std::vector<detail::Node*>& order, bool retain) {
 // math is plain arithmetic, never recorded; with it, grad mode stays on and it is recorded.
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
                   BackwardOptions options, Sweep sweep) {
-    const bool previous_mode = grad_mode;
-    Sweep* const previous_sweep = current_sweep;
-    grad_mode = options.create_graph;
-    current_sweep = &sweep;
-    struct Restore {
-        bool mode;
-        Sweep* sweep;
-        ~Restore() {
-            grad_mode = mode;
-            current_sweep = sweep;
-        }
-    } restore{previous_mode, previous_sweep};
+    const SweepScope scope(&sweep, options.create_graph);
     std::vector<detail::Node*> nodes;
     for (std::size_t r = 0; r < roots.size(); ++r) {
         check_root(roots[r], grads[r]);
@@ -182,29 +188,24 @@ void Backward::accumulate(std::size_t i, const Tensor& g) {
     }
 }
 
-
-
-
 namespace detail {
 
 std::vector<Tensor> node_vjp(Node& node, const Tensor& v) {
     std::vector<std::pair<Tensor, Tensor>> captured;
     for (const Tensor& in : node.inputs) captured.emplace_back(in, Tensor());
     Sweep sweep{&captured, false};
-    Sweep* const previous = current_sweep;
-    current_sweep = &sweep;
-    try {
-        NoGrad plain;
+    {
+        const SweepScope scope(&sweep, false);
         node.grad_out = v;
-        Backward bw(node);
-        node.fn(bw);
-    } catch (...) {
+        try {
+            Backward bw(node);
+            node.fn(bw);
+        } catch (...) {
+            node.grad_out = Tensor();
+            throw;
+        }
         node.grad_out = Tensor();
-        current_sweep = previous;
-        throw;
     }
-    node.grad_out = Tensor();
-    current_sweep = previous;
     std::vector<Tensor> out;
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         const Tensor& in = node.inputs[i];
@@ -215,7 +216,6 @@ std::vector<Tensor> node_vjp(Node& node, const Tensor& v) {
 }
 
 }  // namespace detail
-
 
 bool grad_enabled() { return grad_mode; }
 
