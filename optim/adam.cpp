@@ -32,18 +32,36 @@ struct AdamStep {
     T beta1, one_minus_beta1, beta2, one_minus_beta2;
     T step_size, bias_correction2_sqrt, eps;
 
-    // vmax is null without amsgrad.
-    void run(std::span<T> p, std::span<const T> grad, T* m, T* v, T* vmax) const {
-        const auto n = static_cast<std::int64_t>(p.size());
-        kernels::parallel_for(n, n, [&](std::int64_t i) {
-            p[i] *= decay;
-            const T g = grad[i] + l2 * p[i];
-            m[i] = beta1 * m[i] + one_minus_beta1 * g;
-            v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
-            T second = v[i];
-            if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-            p[i] -= step_size * (m[i] / (std::sqrt(second) / bias_correction2_sqrt + eps));
-        });
+    // vmax is null without amsgrad. Over raw pointers, with the amsgrad test outside the loop:
+    // indexing spans, or branching, inside the loop kept GCC from vectorising it (the toy GPT's
+    // step spent 6 % of its time here, 3.3 ns per parameter).
+    void run(std::span<T> params, std::span<const T> grads, T* m, T* v, T* vmax) const {
+        const auto n = static_cast<std::int64_t>(params.size());
+        T* p = params.data();
+        const T* grad = grads.data();
+        if (vmax)
+            kernels::parallel_for_simd(n, [&](std::int64_t i) {
+                moments(p[i], grad[i], m[i], v[i]);
+                vmax[i] = std::max(vmax[i], v[i]);
+                p[i] -= step(m[i], vmax[i]);
+            });
+        else
+            kernels::parallel_for_simd(n, [&](std::int64_t i) {
+                moments(p[i], grad[i], m[i], v[i]);
+                p[i] -= step(m[i], v[i]);
+            });
+    }
+
+private:
+    // Decays p, then moves the moments m and v toward the gradient (with Adam's L2 term).
+    void moments(T& p, T grad, T& m, T& v) const {
+        p *= decay;
+        const T g = grad + l2 * p;
+        m = beta1 * m + one_minus_beta1 * g;
+        v = beta2 * v + one_minus_beta2 * g * g;
+    }
+    T step(T m, T second) const {
+        return step_size * (m / (std::sqrt(second) / bias_correction2_sqrt + eps));
     }
 };
 

@@ -1,5 +1,6 @@
 #include "core/kernels/softmax.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -103,13 +104,17 @@ T SoftmaxRow<T>::exp_sum(const T* x, T* y, std::int64_t n, T shift) {
         if (y) e.store_unaligned(y + j);
         acc += e;
     }
-    T total = xsimd::hadd(acc);
-    for (; j < n; ++j) {
-        const T e = std::exp(x[j] - shift);
-        if (y) y[j] = e;
-        total += e;
+    if (j < n) {  // the last, partial batch, padded with −inf (whose exp adds 0): rows shorter
+        // than a batch, as a toy model's attention rows are, would otherwise be all scalar expf
+        alignas(64) T tail[width];
+        std::fill(std::begin(tail), std::end(tail), -std::numeric_limits<T>::infinity());
+        std::copy(x + j, x + n, tail);
+        const Batch e = xsimd::exp(Batch::load_aligned(tail) - s);
+        e.store_aligned(tail);
+        if (y) std::copy(tail, tail + (n - j), y + j);
+        acc += e;
     }
-    return total;
+    return xsimd::hadd(acc);
 }
 
 template <class T>
