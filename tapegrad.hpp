@@ -20,6 +20,7 @@
 #include "core/format.hpp"
 #include "core/half.hpp"
 #include "core/kernels/thread_cap.hpp"
+#include "core/kernels/thread_tuner.hpp"
 #include "core/precision.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"

@@ -1,9 +1,9 @@
-// The GPT benchmark's matrix products (bench/gpt_bench's small and medium configs: forward, the
-// input gradient and the weight gradient of each linear, and one attention head's products) in
-// GFLOP/s through OpenBLAS float32, oneDNN float32 and oneDNN bf16 (rounding of A and B included),
-// median of 7 after one warm-up; and how much of the bf16 product's time the rounding of the
-// weight operand B and of A take (the rounding runs at every use; docs/design.md).
-// Decides which library runs float32 products (docs/benchmarks.md).
+// The GPT benchmark's matrix products (bench/gpt_bench's toy, tiny, small and medium configs:
+// forward, the input gradient and the weight gradient of each linear, and one attention head's
+// products) in GFLOP/s through OpenBLAS float32, oneDNN float32 and oneDNN bf16 (rounding of A and
+// B included), median of 7 after one warm-up; and how much of the bf16 product's time the rounding
+// of the weight operand B and of A take (the rounding runs at every use; docs/design.md). Decides
+// which library runs float32 products (docs/benchmarks.md).
 //   build/gemm_compare
 #include <fmt/format.h>
 
@@ -79,6 +79,13 @@ int main() {
         {"small mlp up forward", false, false, 2048, 512, 128},
         {"small qkv dW", true, false, 128, 384, 2048},
         {"small head q·kᵀ", false, true, 128, 128, 32},
+        {"tiny qkv forward", false, false, 1024, 192, 64},
+        {"tiny qkv dW", true, false, 64, 192, 1024},
+        {"tiny head q·kᵀ", false, true, 64, 64, 16},
+        {"toy qkv forward", false, false, 512, 192, 64},
+        {"toy qkv dx", false, true, 512, 64, 192},
+        {"toy mlp down dW", true, false, 256, 64, 512},
+        {"toy head q·kᵀ", false, true, 8, 8, 16},
         {"square n=2048", false, false, 2048, 2048, 2048},
     };
     fmt::print("{:<26} {:>16} {:>12} {:>12} {:>12} {:>10} {:>10}\n", "product", "m×n×k",

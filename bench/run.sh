@@ -7,10 +7,18 @@
 # Then the bf16 rows: tapegrad --precision bf16 against PyTorch under torch.autocast(bfloat16) at its
 # best of threads {1,2} x OPENBLAS_NUM_THREADS {1,2}, and the model-FLOP utilisation against the
 # bf16 GEMM peak (oneDNN, n = 2048; build/sgemm_peak bf16).
+# tapegrad runs twice: as shipped (idle threads sleep, OMP_WAIT_POLICY=passive) and with threads
+# that spin between parallel regions (OMP_WAIT_POLICY=active), the better setting on a machine that
+# runs nothing else and the worse one under load; both ratios are printed.
 #   bash bench/run.sh [steps]        (installs what is missing and builds first, as scripts/dev does)
+# Without [steps], each config runs for about the same time (toy 400 steps ... medium 6): a median of
+# a few 5 ms steps reads the first slow steps after warm-up (toy read 10.9 ms at 5 steps, 5.7 at 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=${1:-20}
+steps_for() {
+    if [ $# -gt 1 ]; then echo "$2"; return; fi
+    case $1 in toy) echo 400 ;; tiny) echo 100 ;; small) echo 16 ;; *) echo 6 ;; esac
+}
 openmp_blas=/usr/lib/$(gcc -print-multiarch)/openblas-openmp
 bin=${TAPEGRAD_BUILD_DIR:-build}
 bash scripts/dev build >&2
@@ -24,7 +32,9 @@ for config in toy tiny small medium; do
     # the peak right before each config: on a shared host it drifts during a run (167-200 GFLOP/s)
     peak=$("$bin/sgemm_peak")
     echo "$peak"
+    steps=$(steps_for "$config" "$@")
     ours=$("$bin/gpt_bench" "$config" "$steps")
+    ours_spin=$(OMP_WAIT_POLICY=active "$bin/gpt_bench" "$config" "$steps")
     best=""
     for setting in "1 1 pthread spin" "1 2 pthread spin" "2 1 pthread spin" "2 2 pthread spin" "1 - openmp spin" \
                    "2 - openmp spin" "2 1 pthread passive" "2 2 pthread passive" "2 - openmp passive"; do
@@ -39,8 +49,9 @@ for config in toy tiny small medium; do
         fi
     done
     echo "$ours"
+    echo "$ours_spin"
     echo "$best"
-    /usr/bin/python3 -c "import json,sys; a,b,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, tapegrad MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s\")" "$ours" "$best" "$peak"
+    /usr/bin/python3 -c "import json,sys; a,s,b,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, tapegrad MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s; spinning threads {s['tokens_per_s']} tok/s, ratio {s['tokens_per_s']/b['tokens_per_s']:.2f}x, MFU {100*s['gflops']/p['gflops']:.0f}%\")" "$ours" "$ours_spin" "$best" "$peak"
     bf16_peak=$("$bin/sgemm_peak" bf16)
     echo "$bf16_peak"
     ours_bf16=$("$bin/gpt_bench" "$config" "$steps" --precision bf16)

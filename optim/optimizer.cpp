@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "core/kernels/thread_tuner.hpp"
+
 namespace tapegrad {
 namespace {
 
@@ -157,6 +159,7 @@ void Optimizer::step() {
         }
     }
     ++steps_;
+    kernels::training_step_finished();
 }
 
 void Optimizer::check_grad(std::size_t index, const Tensor& param, const Tensor& grad) const {

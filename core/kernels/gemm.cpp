@@ -1,7 +1,7 @@
 #include "core/kernels/gemm.hpp"
 
 #include <cblas.h>
-
+#include <omp.h>
 #include <unistd.h>  // execv
 
 #include <algorithm>
@@ -82,7 +82,8 @@ int max_blas_threads() {
 void use_blas_threads(std::int64_t work) {
     if (blas_shares_openmp_pool()) return;
     static thread_local int current = -1;
-    const int most = max_blas_threads();  // read before the first change below
+    // read before the first change below; the thread tuner may allow fewer for a while
+    const int most = std::min(max_blas_threads(), omp_get_max_threads());
     const int wanted = work >= threaded_gemm_work ? most : 1;
     if (wanted != current) {
         openblas_set_num_threads(wanted);

@@ -1,7 +1,6 @@
 #include "core/kernels/layer_norm.hpp"
 
-#include <omp.h>
-
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -52,20 +51,18 @@ void row_dx(const T* x, const T* w, const T* dy, T* dx, T mu, T rs, std::int64_t
 
 }  // namespace
 
-// dw and db sum over rows: each thread sums its rows into its own slice of `parts`, and the
-// slices are added in thread order afterwards, so the result does not depend on timing.
+// dw and db sum over rows in a fixed order whatever the number of threads: the rows are cut into
+// at most sum_pieces pieces by their count alone, each piece sums into its own slice of `parts`,
+// and the slices are added in order afterwards.
 template <class T>
 void LayerNorm<T>::backward(const T* x, const T* w, const T* mean, const T* rstd, const T* dy,
                             T* dx, T* dw, T* db, std::int64_t rows, std::int64_t width) {
     const bool params = dw != nullptr || db != nullptr;
-    const bool parallel = worth_threads(rows * width);
-    const std::int64_t slots = params ? (parallel ? omp_get_max_threads() : 1) : 0;
-    std::vector<T> parts(static_cast<std::size_t>(slots * 2 * width), T(0));
-    // Run by every thread of the team, or alone (see on_team_if).
-    const auto rows_of_this_thread = [&] {
-        T* pw = params ? parts.data() + omp_get_thread_num() * 2 * width : nullptr;
-#pragma omp for schedule(static)
-        for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t pieces = std::min(rows, sum_pieces);
+    std::vector<T> parts(params ? static_cast<std::size_t>(pieces * 2 * width) : 0, T(0));
+    parallel_for(pieces, rows * width, [&](std::int64_t p) {
+        T* pw = params ? parts.data() + p * 2 * width : nullptr;
+        for (std::int64_t r = rows * p / pieces; r < rows * (p + 1) / pieces; ++r) {
             const T* xr = x + r * width;
             const T* dyr = dy + r * width;
             if (dx) row_dx(xr, w, dyr, dx + r * width, mean[r], rstd[r], width);
@@ -76,13 +73,12 @@ void LayerNorm<T>::backward(const T* x, const T* w, const T* mean, const T* rstd
                 pw[width + c] += dyr[c];
             }
         }
-    };
-    on_team_if(parallel, rows_of_this_thread);
+    });
     for (std::int64_t c = 0; c < width && params; ++c) {
         T sw = 0, sb = 0;
-        for (std::int64_t t = 0; t < slots; ++t) {
-            sw += parts[t * 2 * width + c];
-            sb += parts[t * 2 * width + width + c];
+        for (std::int64_t p = 0; p < pieces; ++p) {
+            sw += parts[p * 2 * width + c];
+            sb += parts[p * 2 * width + width + c];
         }
         if (dw) dw[c] = sw;
         if (db) db[c] = sb;

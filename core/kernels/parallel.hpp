@@ -5,6 +5,7 @@
 // loop of a 64-element op), which a toy model pays on every op and a cached token about 50 times.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace tapegrad::kernels {
@@ -54,33 +55,43 @@ void parallel_for_simd(std::int64_t n, F&& body) {
     for (std::int64_t i = 0; i < n; ++i) body(i);
 }
 
-// Σ term(i) for i in [0, n) in double, split across the threads as parallel_for splits: for sums
-// over rows. The order of a sum on one thread is the loop's, so a small input sums the same way
-// every time.
-template <class F>
-double parallel_sum(std::int64_t n, std::int64_t work, F&& term) {
+// Sums come out the same whatever the number of threads (the thread tuner changes it during a
+// run, thread_tuner.hpp): [0, n) is cut into sum_pieces pieces by n alone, each piece is summed in
+// loop order, and the pieces are added in order.
+inline constexpr std::int64_t sum_pieces = 16;
+
+template <class SumPiece>
+double sum_in_pieces(std::int64_t n, std::int64_t work, SumPiece&& sum_piece) {
+    std::array<double, sum_pieces> piece{};
+    parallel_for(sum_pieces, work, [&](std::int64_t p) {
+        piece[static_cast<std::size_t>(p)] =
+            sum_piece(n * p / sum_pieces, n * (p + 1) / sum_pieces);
+    });
     double total = 0.0;
-    if (worth_threads(work)) {
-#pragma omp parallel for reduction(+ : total)
-        for (std::int64_t i = 0; i < n; ++i) total += term(i);
-        return total;
-    }
-    for (std::int64_t i = 0; i < n; ++i) total += term(i);
+    for (const double s : piece) total += s;
     return total;
 }
 
-// The same over n elements, vectorised either way.
+// Σ term(i) for i in [0, n) in double, across the threads when `work` (elements touched) is worth
+// it: for sums over rows.
+template <class F>
+double parallel_sum(std::int64_t n, std::int64_t work, F&& term) {
+    return sum_in_pieces(n, work, [&](std::int64_t lo, std::int64_t hi) {
+        double total = 0.0;
+        for (std::int64_t i = lo; i < hi; ++i) total += term(i);
+        return total;
+    });
+}
+
+// The same over n elements, vectorised.
 template <class F>
 double parallel_sum_simd(std::int64_t n, F&& term) {
-    double total = 0.0;
-    if (worth_threads(n)) {
-#pragma omp parallel for simd reduction(+ : total)
-        for (std::int64_t i = 0; i < n; ++i) total += term(i);
-        return total;
-    }
+    return sum_in_pieces(n, n, [&](std::int64_t lo, std::int64_t hi) {
+        double total = 0.0;
 #pragma omp simd reduction(+ : total)
-    for (std::int64_t i = 0; i < n; ++i) total += term(i);
-    return total;
+        for (std::int64_t i = lo; i < hi; ++i) total += term(i);
+        return total;
+    });
 }
 
 }  // namespace tapegrad::kernels

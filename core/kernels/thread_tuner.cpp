@@ -1,0 +1,86 @@
+#include "core/kernels/thread_tuner.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace tapegrad::kernels {
+
+ThreadTuner::ThreadTuner(int most) : ThreadTuner(most, Options{}) {}
+
+ThreadTuner::ThreadTuner(int most, Options options)
+    : options_(options), most_(std::max(most, 1)), threads_(most_), untimed_(options.warmup) {
+    times_.reserve(static_cast<std::size_t>(std::max(options.timed, 1)));  // no allocation in steps
+}
+
+void ThreadTuner::start_trial() {
+    phase_ = Phase::trial;
+    threads_ = most_;
+    untimed_ = options_.skip;
+    times_.clear();
+}
+
+int ThreadTuner::step_took(double seconds) {
+    if (most_ == 1) return 1;
+    if (phase_ == Phase::run) {
+        if (--run_left_ <= 0) start_trial();
+        return threads_;
+    }
+    if (untimed_ > 0) {
+        --untimed_;
+        return threads_;
+    }
+    times_.push_back(seconds);
+    if (static_cast<int>(times_.size()) < options_.timed) return threads_;
+    const auto middle = times_.begin() + static_cast<std::ptrdiff_t>(times_.size() / 2);
+    std::nth_element(times_.begin(), middle, times_.end());
+    const double median = *middle;
+    times_.clear();
+    if (threads_ == most_) {  // now one thread
+        most_median_ = median;
+        threads_ = 1;
+        untimed_ = options_.skip;
+        return threads_;
+    }
+    const int winner = median < most_median_ ? 1 : most_;
+    run_ = winner == winner_ ? std::min(2 * run_, options_.longest_run) : options_.first_run;
+    winner_ = threads_ = winner;
+    run_left_ = run_;
+    phase_ = Phase::run;
+    return threads_;
+}
+
+namespace {
+
+bool tuner_wanted() {
+    const char* off = std::getenv("TAPEGRAD_THREAD_TUNER");
+    if (off != nullptr && std::strcmp(off, "0") == 0) return false;
+    return std::getenv("OMP_NUM_THREADS") == nullptr && omp_get_max_threads() > 1;
+}
+
+struct ProcessTuner {
+    bool on = tuner_wanted();
+    ThreadTuner tuner{omp_get_max_threads()};
+    std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+    std::mutex mutex;
+};
+
+}  // namespace
+
+void training_step_finished() {
+    static ProcessTuner process;
+    if (!process.on) return;
+    const std::lock_guard lock(process.mutex);
+    const auto now = std::chrono::steady_clock::now();
+    const int before = process.tuner.threads();
+    const int next =
+        process.tuner.step_took(std::chrono::duration<double>(now - process.last).count());
+    if (next != before) omp_set_num_threads(next);  // BLAS follows it (gemm.cpp)
+    process.last = std::chrono::steady_clock::now();
+}
+
+}  // namespace tapegrad::kernels
