@@ -45,9 +45,16 @@ TEST_CASE("thread tuner: one thread when one is faster, after timing both") {
 
 TEST_CASE("thread tuner: keeps every thread when that is faster") {
     ThreadTuner tuner(4, quick);
-    const auto chosen = drive(tuner, 8, [](int threads) { return threads == 4 ? 0.004 : 0.010; });
+    const auto chosen = drive(tuner, 8, [](int threads) { return threads == 4 ? 0.004 : 0.005; });
     CHECK(chosen.back() == 4);
     CHECK(count_of(chosen, 1) == 4);  // the trial of one thread: skip 1 + 3 timed
+}
+
+TEST_CASE("thread tuner: two steps on one thread far slower than all of them end its trial") {
+    ThreadTuner tuner(2, quick);
+    // warm-up 1 + 3 timed on 2 threads, skip 1 + two timed steps on 1 thread, 3x slower
+    const auto chosen = drive(tuner, 7, [](int threads) { return threads == 2 ? 0.010 : 0.030; });
+    CHECK(chosen == std::vector<int>{2, 2, 2, 1, 1, 1, 2});
 }
 
 TEST_CASE("thread tuner: a median of the timed steps, so one slow step does not decide") {

@@ -35,7 +35,13 @@ int ThreadTuner::step_took(double seconds) {
         return threads_;
     }
     times_.push_back(seconds);
-    if (static_cast<int>(times_.size()) < options_.timed) return threads_;
+    // One thread far slower than all of them (a large model on a quiet machine) twice running: no
+    // need to time the third step, which costs as much again. Twice, so that one slow step (a
+    // validation pass) does not decide.
+    const double slow = options_.hopeless * most_median_;
+    const bool hopeless =
+        threads_ == 1 && times_.size() >= 2 && times_.back() > slow && times_.end()[-2] > slow;
+    if (static_cast<int>(times_.size()) < options_.timed && !hopeless) return threads_;
     const auto middle = times_.begin() + static_cast<std::ptrdiff_t>(times_.size() / 2);
     std::nth_element(times_.begin(), middle, times_.end());
     const double median = *middle;

@@ -19,6 +19,7 @@ public:
         int timed = 3;           // steps timed for each count; their median counts
         int first_run = 50;      // steps on the faster count before the next trial
         int longest_run = 3200;  // the run doubles while the same count wins, up to this
+        double hopeless = 1.5;   // two steps on one thread this much slower end its trial
     };
 
     // Chooses between `most` threads and one; starts with `most`.
