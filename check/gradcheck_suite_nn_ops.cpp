@@ -43,19 +43,25 @@ void add_softmax_cases(SuiteBuilder& suite) {
                   {grad_input({2, 2, 3, 5}, 21, -2, 2)});  // [B,H,Tq,Tk]
 }
 
-// qkv [B,T,3C]: several heads over a short sequence, and one past causal_products_pay_off (128),
-// whose causal products run in blocks
+// qkv [B,T,3C]: several heads over a short sequence, with and without attention dropout, and one
+// past causal_products_pay_off (128), whose causal products run in blocks
 void add_packed_attention_cases(SuiteBuilder& suite) {
     struct Row {
         std::int64_t batch, time, heads, head_size;
         bool causal;
+        double dropout;
     };
-    const Row rows[] = {{2, 5, 2, 2, true}, {2, 5, 3, 1, false}, {1, 130, 1, 2, true}};
+    const Row rows[] = {{2, 5, 2, 2, true, 0.0},
+                        {2, 5, 3, 1, false, 0.0},
+                        {2, 4, 2, 2, true, 0.3},
+                        {1, 130, 1, 2, true, 0.0}};
     for (const Row& r : rows)
-        suite.add(fmt::format("packed_attention/packed_self_attention{} T {} H {}",
-                              r.causal ? " causal" : "", r.time, r.heads),
+        suite.add(fmt::format("packed_attention/packed_self_attention{} T {} H {}{}",
+                              r.causal ? " causal" : "", r.time, r.heads,
+                              r.dropout > 0 ? fmt::format(" dropout {}", r.dropout) : ""),
                   [r](const std::vector<Tensor>& v) {
-                      return packed_self_attention(v[0], r.heads, 0.7, r.causal);
+                      Generator gen(9);  // a new generator per call: the same mask every time
+                      return packed_self_attention(v[0], r.heads, 0.7, r.causal, {r.dropout, &gen});
                   },
                   {grad_input({r.batch, r.time, 3 * r.heads * r.head_size}, 25, -1.5, 1.5)});
     suite.add("packed_attention/merge_heads",

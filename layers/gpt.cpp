@@ -116,11 +116,14 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
     expect_sequence(*this, x, n_embd_);
     const std::int64_t T = x.dim(1), H = n_head_, D = n_embd_ / n_head_;
     const double scale = 1.0 / std::sqrt(double(D));
-    const Tensor packed = c_attn_(x);  // [B,T,3C]: q | k | v
-    const bool dropping = attn_dropout_.is_training() && attn_dropout_.rate() > 0.0;
-    if (!cached_keys && !dropping && !keep_weights_)  // the heads read in place, no copies
-        return remember_output(
-            resid_dropout_(c_proj_(packed_self_attention(packed, H, scale, /*causal=*/true))));
+    const Tensor packed = c_attn_(x);      // [B,T,3C]: q | k | v
+    if (!cached_keys && !keep_weights_) {  // the heads read in place, no copies
+        const AttentionDropout dropout{
+            .rate = attn_dropout_.is_training() ? attn_dropout_.rate() : 0.0,
+            .generator = &attn_dropout_.generator()};
+        const Tensor y = packed_self_attention(packed, H, scale, /*causal=*/true, dropout);
+        return remember_output(resid_dropout_(c_proj_(y)));
+    }
     auto [q, k, v] = packed_heads(packed, H);     // [B,H,T,D] each
     if (cached_keys && cached_keys->defined()) {  // the cached tokens come first
         if (T != 1)

@@ -1,5 +1,7 @@
-// packed_self_attention: with W the softmax weights of head h and G = dy_h,
-//   dW = G·v_hᵀ,  dS = scale·W ⊙ (dW − Σ_keys dW⊙W),  dq_h = dS·k_h,  dk_h = dSᵀ·q_h,  dv_h = Wᵀ·G
+// packed_self_attention: with W the softmax weights of head h, U = dropout(W) = W⊙M (M =
+// keep/(1−p), U = W without dropout) and G = dy_h,
+//   dU = G·v_hᵀ,  dW = dU⊙M,  dS = scale·W ⊙ (dW − Σ_keys dW⊙W),
+//   dq_h = dS·k_h,  dk_h = dSᵀ·q_h,  dv_h = Uᵀ·G
 // each written straight into its columns of dqkv.
 #include "autograd/ops/packed_attention.hpp"
 
@@ -13,6 +15,7 @@
 #include "autograd/ops/softmax.hpp"
 #include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
+#include "core/kernels/dropout.hpp"
 #include "core/kernels/packed_attention.hpp"
 
 namespace tapegrad {
@@ -22,7 +25,7 @@ constexpr const char* op_name = "packed_self_attention";
 
 struct PackedAttrs {
     std::int64_t heads;
-    double scale;
+    double scale, dropout;
     bool causal;
 };
 
@@ -64,47 +67,77 @@ Tensor pack_heads(const Tensor& dq, const Tensor& dk, const Tensor& dv) {
 }
 
 // The same gradient from recorded ops on qkv and dy, for a sweep that creates a graph: the weights
-// are recomputed from qkv, so second derivatives reach qkv through them too.
+// are recomputed from qkv, so second derivatives reach qkv through them too; the dropout mask,
+// saved(1), is a constant.
 void packed_backward_recorded(Backward& bw) {
     const PackedAttrs a = bw.attrs<PackedAttrs>();
     const auto [q, k, v] = packed_heads(bw.input(0), a.heads);
     const Tensor w = masked_softmax(matmul(q, k, false, true), Tensor(), a.scale, a.causal);
     const Tensor g = split_heads(bw.grad_out(), a.heads);
-    const Tensor dw = matmul(g, v, false, true);
+    Tensor used = w, dw = matmul(g, v, false, true);
+    if (a.dropout > 0.0) {
+        const Tensor zero = zeros({}, {.dtype = w.dtype()});
+        const Tensor m =
+            where(bw.saved(1), full({}, 1.0 / (1.0 - a.dropout), {.dtype = w.dtype()}), zero);
+        used = mul(w, m), dw = mul(dw, m);
+    }
     // masked weights are exactly 0, so the product with w already zeroes their gradient
     const Tensor ds = mul_scalar(mul(w, sub(dw, sum(mul(dw, w), {-1}, true))), a.scale);
-    bw.accumulate(0,
-                  pack_heads(matmul(ds, k), matmul(ds, q, true, false), matmul(w, g, true, false)));
+    bw.accumulate(
+        0, pack_heads(matmul(ds, k), matmul(ds, q, true, false), matmul(used, g, true, false)));
+}
+
+// dqkv from the saved weights: saved(0) w, and with dropout saved(1) the mask, saved(2) dropout(w).
+void packed_backward(Backward& bw) {
+    if (bw.create_graph()) return packed_backward_recorded(bw);
+    const PackedAttrs a = bw.attrs<PackedAttrs>();
+    const Tensor& qkv = bw.input(0);
+    const Tensor& w = bw.saved(0);
+    const bool dropped = a.dropout > 0.0;
+    const Tensor& used = dropped ? bw.saved(2) : w;
+    const kernels::PackedAttentionLayout n = layout(op_name, qkv, a.heads, a.causal);
+    Tensor dw = Tensor::empty(w.shape(), w.dtype());  // d(used), then dw, then dS, in place
+    Tensor dqkv = Tensor::empty(qkv.shape(), qkv.dtype());
+    dispatch("packed_self_attention backward", qkv.dtype(), [&]<class T>() {
+        using K = kernels::PackedAttention<T>;
+        K::values_grad(qkv.data<T>(), used.data<T>(), bw.grad_out().data<T>(), dw.data<T>(),
+                       dqkv.data<T>(), n);
+        if (dropped)
+            kernels::Dropout<T>::backward(dw.data<T>(), bw.saved(1).data<std::uint8_t>(),
+                                          dw.data<T>(), dw.numel(), a.dropout);
+        K::scores_grad(qkv.data<T>(), w.data<T>(), dw.data<T>(), dqkv.data<T>(), n,
+                       static_cast<T>(a.scale));
+    });
+    bw.accumulate(0, dqkv);
 }
 
 }  // namespace
 
-Tensor packed_self_attention(const Tensor& qkv, std::int64_t heads, double scale, bool causal) {
+Tensor packed_self_attention(const Tensor& qkv, std::int64_t heads, double scale, bool causal,
+                             AttentionDropout dropout) {
     const kernels::PackedAttentionLayout n = layout(op_name, qkv, heads, causal);
-    Tensor w = Tensor::empty({n.batch, n.heads, n.time, n.time}, qkv.dtype());
+    const bool dropping = dropout.rate > 0.0;
+    if (!(dropout.rate >= 0.0 && dropout.rate < 1.0) || (dropping && !dropout.generator))
+        throw ValueError(
+            fmt::format("{}: qkv {}: dropout rate {} must be in [0, 1), with a "
+                        "generator when above 0",
+                        op_name, qkv.shape(), dropout.rate));
+    const Shape weights_shape{n.batch, n.heads, n.time, n.time};
+    Tensor w = Tensor::empty(weights_shape, qkv.dtype());
+    Tensor keep = dropping ? Tensor::empty(weights_shape, b8) : Tensor();
+    Tensor used = dropping ? Tensor::empty(weights_shape, qkv.dtype()) : w;  // dropout(w)
     Tensor y = Tensor::empty({n.batch, n.time, n.heads * n.head_size}, qkv.dtype());
     dispatch(op_name, qkv.dtype(), [&]<class T>() {
-        kernels::PackedAttention<T>::forward(qkv.data<T>(), w.data<T>(), y.data<T>(), n,
-                                             static_cast<T>(scale));
+        using K = kernels::PackedAttention<T>;
+        K::weights(qkv.data<T>(), w.data<T>(), n, static_cast<T>(scale));
+        if (dropping)
+            kernels::Dropout<T>::forward(w.data<T>(), keep.data<std::uint8_t>(), used.data<T>(),
+                                         w.numel(), dropout.rate, *dropout.generator);
+        K::mix(used.data<T>(), qkv.data<T>(), y.data<T>(), n);
     });
-    return record(
-        op_name, {qkv}, y, {w},
-        [](Backward& bw) {
-            if (bw.create_graph()) return packed_backward_recorded(bw);
-            const PackedAttrs a = bw.attrs<PackedAttrs>();
-            const Tensor& qkv = bw.input(0);
-            const Tensor& w = bw.saved(0);
-            const kernels::PackedAttentionLayout n = layout(op_name, qkv, a.heads, a.causal);
-            Tensor dw = Tensor::empty(w.shape(), w.dtype());  // dW, then dS in place
-            Tensor dqkv = Tensor::empty(qkv.shape(), qkv.dtype());
-            dispatch("packed_self_attention backward", qkv.dtype(), [&]<class T>() {
-                kernels::PackedAttention<T>::backward(qkv.data<T>(), w.data<T>(),
-                                                      bw.grad_out().data<T>(), dw.data<T>(),
-                                                      dqkv.data<T>(), n, static_cast<T>(a.scale));
-            });
-            bw.accumulate(0, dqkv);
-        },
-        PackedAttrs{heads, scale, causal}, InputReads::all());
+    const PackedAttrs attrs{heads, scale, dropout.rate, causal};
+    if (!dropping) return record(op_name, {qkv}, y, {w}, packed_backward, attrs);
+    return record(op_name, {qkv}, y, {w, keep, used}, packed_backward, attrs);
 }
 
 std::array<Tensor, 3> packed_heads(const Tensor& qkv, std::int64_t heads) {

@@ -33,45 +33,55 @@ KeepMask keep_all_or_causal(const PackedAttentionLayout& n) {
 }  // namespace
 
 template <class T>
-void PackedAttention<T>::forward(const T* qkv, T* w, T* y, const PackedAttentionLayout& n,
-                                 T scale) {
+void PackedAttention<T>::weights(const T* qkv, T* w, const PackedAttentionLayout& n, T scale) {
     const std::int64_t t = n.time, d = n.head_size, c = n.heads * d;
-    using Causal = CausalGemm<T>;
-    for_each_head(n, [&](Head at) {  // scores q·kᵀ into w
+    for_each_head(n, [&](Head at) {  // scores q·kᵀ
         const T* q = qkv + at.q;
         if (n.causal_blocks)
-            Causal::lower_product(q, q + c, w + at.w, t, t, d, {3 * c, 3 * c, t});
+            CausalGemm<T>::lower_product(q, q + c, w + at.w, t, t, d, {3 * c, 3 * c, t});
         else
             Gemm<T>::run(false, true, t, t, d, T(1), q, 3 * c, q + c, 3 * c, T(0), w + at.w, t);
     });
     MaskedSoftmax<T>::forward(w, w, keep_all_or_causal(n), scale);
-    for_each_head(n, [&](Head at) {  // y_h = w·v
+}
+
+template <class T>
+void PackedAttention<T>::mix(const T* used, const T* qkv, T* y, const PackedAttentionLayout& n) {
+    const std::int64_t t = n.time, d = n.head_size, c = n.heads * d;
+    for_each_head(n, [&](Head at) {
         const T* v = qkv + at.q + 2 * c;
         if (n.causal_blocks)
-            Causal::lower_times(w + at.w, v, y + at.y, t, t, d, {t, 3 * c, c});
+            CausalGemm<T>::lower_times(used + at.w, v, y + at.y, t, t, d, {t, 3 * c, c});
         else
-            Gemm<T>::run(false, false, t, d, t, T(1), w + at.w, t, v, 3 * c, T(0), y + at.y, c);
+            Gemm<T>::run(false, false, t, d, t, T(1), used + at.w, t, v, 3 * c, T(0), y + at.y, c);
     });
 }
 
 template <class T>
-void PackedAttention<T>::backward(const T* qkv, const T* w, const T* dy, T* dw, T* dqkv,
-                                  const PackedAttentionLayout& n, T scale) {
+void PackedAttention<T>::values_grad(const T* qkv, const T* used, const T* dy, T* dused, T* dqkv,
+                                     const PackedAttentionLayout& n) {
     const std::int64_t t = n.time, d = n.head_size, c = n.heads * d;
     using Causal = CausalGemm<T>;
-    for_each_head(n, [&](Head at) {  // dW = dy·vᵀ, dv = wᵀ·dy
+    for_each_head(n, [&](Head at) {
         const T* v = qkv + at.q + 2 * c;
         T* dv = dqkv + at.q + 2 * c;
         if (n.causal_blocks) {
-            Causal::lower_product(dy + at.y, v, dw + at.w, t, t, d, {c, 3 * c, t});
-            Causal::lower_transposed_times(w + at.w, dy + at.y, dv, t, t, d, {t, c, 3 * c});
+            Causal::lower_product(dy + at.y, v, dused + at.w, t, t, d, {c, 3 * c, t});
+            Causal::lower_transposed_times(used + at.w, dy + at.y, dv, t, t, d, {t, c, 3 * c});
             return;
         }
-        Gemm<T>::run(false, true, t, t, d, T(1), dy + at.y, c, v, 3 * c, T(0), dw + at.w, t);
-        Gemm<T>::run(true, false, t, d, t, T(1), w + at.w, t, dy + at.y, c, T(0), dv, 3 * c);
+        Gemm<T>::run(false, true, t, t, d, T(1), dy + at.y, c, v, 3 * c, T(0), dused + at.w, t);
+        Gemm<T>::run(true, false, t, d, t, T(1), used + at.w, t, dy + at.y, c, T(0), dv, 3 * c);
     });
+}
+
+template <class T>
+void PackedAttention<T>::scores_grad(const T* qkv, const T* w, T* dw, T* dqkv,
+                                     const PackedAttentionLayout& n, T scale) {
+    const std::int64_t t = n.time, d = n.head_size, c = n.heads * d;
+    using Causal = CausalGemm<T>;
     MaskedSoftmax<T>::backward(w, dw, dw, keep_all_or_causal(n), scale);  // dS, in place
-    for_each_head(n, [&](Head at) {  // dq = dS·k, dk = dSᵀ·q
+    for_each_head(n, [&](Head at) {
         const T* q = qkv + at.q;
         const T* ds = dw + at.w;
         if (n.causal_blocks) {

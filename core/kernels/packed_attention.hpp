@@ -14,15 +14,22 @@ struct PackedAttentionLayout {
     bool causal_blocks = false;  // causal products skip the blocks above the diagonal (CausalGemm)
 };
 
-// forward:  w [B,H,T,T] = softmax(scale·q_h·k_hᵀ) (causal: keys j <= i), y [B,T,C] with head h's
-//           columns = w·v_h.
-// backward: dqkv [B,T,3C] (overwritten) from dy [B,T,C]; dw [B,H,T,T] is scratch.
-//           dW = dy_h·v_hᵀ, dS = scale·w ⊙ (dW − Σ dW⊙w), dq = dS·k, dk = dSᵀ·q, dv = wᵀ·dy_h.
+// The stages of both passes, each over all heads; attention dropout, when on, runs between them
+// (used = dropout(w), dW = dropout's backward of dUsed), else used = w and dW = dUsed.
+//   weights:      w [B,H,T,T] = softmax(scale·q_h·k_hᵀ), causal: keys j <= i
+//   mix:          y [B,T,C], head h's columns = used·v_h
+//   values_grad:  dUsed [B,H,T,T] = dy_h·v_hᵀ, and dv_h = usedᵀ·dy_h into dqkv
+//   scores_grad:  dS = scale·w ⊙ (dW − Σ_keys dW⊙w) in place of dW, then dq_h = dS·k_h and
+//                 dk_h = dSᵀ·q_h into dqkv
+// dqkv [B,T,3C] is overwritten: values_grad writes the v columns, scores_grad the q and k ones.
 template <class T>
 struct PackedAttention {
-    static void forward(const T* qkv, T* w, T* y, const PackedAttentionLayout& n, T scale);
-    static void backward(const T* qkv, const T* w, const T* dy, T* dw, T* dqkv,
-                         const PackedAttentionLayout& n, T scale);
+    static void weights(const T* qkv, T* w, const PackedAttentionLayout& n, T scale);
+    static void mix(const T* used, const T* qkv, T* y, const PackedAttentionLayout& n);
+    static void values_grad(const T* qkv, const T* used, const T* dy, T* dused, T* dqkv,
+                            const PackedAttentionLayout& n);
+    static void scores_grad(const T* qkv, const T* w, T* dw, T* dqkv,
+                            const PackedAttentionLayout& n, T scale);
 };
 
 }  // namespace tapegrad::kernels
