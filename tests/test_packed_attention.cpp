@@ -12,6 +12,7 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
+#include "core/precision.hpp"
 #include "layers/attention_core.hpp"
 #include "layers/gpt.hpp"
 #include "support.hpp"
@@ -96,6 +97,13 @@ TEST_CASE("packed_self_attention equals the unfused heads bit for bit, values an
             check_same_as_unfused(s, causal, f32, 0.25);
         }
     }
+}
+
+TEST_CASE("packed_self_attention equals the unfused heads under bf16 mixed precision") {
+    const PrecisionScope bf16_products(Precision::bf16);
+    const Sizes sizes[] = {{3, 8, 4, 16}, {1, 130, 2, 8}};
+    for (const Sizes& s : sizes)
+        for (const bool causal : {true, false}) check_same_as_unfused(s, causal, f32);
 }
 
 TEST_CASE("packed_self_attention: gradcheck in float64, causal or not, one block or several") {
