@@ -8,6 +8,7 @@
 #include "autograd/ops/loss.hpp"
 #include "autograd/ops/matmul.hpp"
 #include "autograd/ops/norm.hpp"
+#include "autograd/ops/packed_attention.hpp"
 #include "autograd/ops/reduce.hpp"
 #include "autograd/ops/shape.hpp"
 #include "autograd/ops/softmax.hpp"

@@ -15,7 +15,7 @@ GROUPS = [
     ("embedding gather/scatter", r"Embedding|embedding|gather|scatter"),
     ("elementwise and broadcast (bias add, residual add, grads)", r"binary|broadcast|for_each_row|apply<|Unary|each"),
     ("sums over axes", r"reduce"),
-    ("copies (transposes of heads, contiguous)", r"Strided|strided|memmove|memcpy"),
+    ("copies (transposes of heads, contiguous)", r"Strided|strided|memmove|memcpy|kernels::\(anonymous namespace\)::copy\b"),
     ("memset (zeroing buffers)", r"memset"),
     ("threads waiting (OpenMP barriers, sched_yield)", r"libgomp|gomp_|GOMP|sched_yield"),
     ("tape and autograd bookkeeping", r"tapegrad::(Tape|Node|autograd|Tensor::backward|record)"),

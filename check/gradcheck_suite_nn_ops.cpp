@@ -1,4 +1,5 @@
-// The suite's cases for softmax and the attention core, losses, embedding, layer_norm and dropout.
+// The suite's cases for softmax and the attention core, GPT's packed self-attention, losses,
+// embedding, layer_norm and dropout.
 #include <fmt/format.h>
 
 #include "autograd/ops.hpp"
@@ -42,6 +43,32 @@ void add_softmax_cases(SuiteBuilder& suite) {
                   {grad_input({2, 2, 3, 5}, 21, -2, 2)});  // [B,H,Tq,Tk]
 }
 
+// qkv [B,T,3C]: several heads over a short sequence, with and without attention dropout, and one
+// past causal_products_pay_off (128), whose causal products run in blocks
+void add_packed_attention_cases(SuiteBuilder& suite) {
+    struct Row {
+        std::int64_t batch, time, heads, head_size;
+        bool causal;
+        double dropout;
+    };
+    const Row rows[] = {{2, 5, 2, 2, true, 0.0},
+                        {2, 5, 3, 1, false, 0.0},
+                        {2, 4, 2, 2, true, 0.3},
+                        {1, 130, 1, 2, true, 0.0}};
+    for (const Row& r : rows)
+        suite.add(fmt::format("packed_attention/packed_self_attention{} T {} H {}{}",
+                              r.causal ? " causal" : "", r.time, r.heads,
+                              r.dropout > 0 ? fmt::format(" dropout {}", r.dropout) : ""),
+                  [r](const std::vector<Tensor>& v) {
+                      Generator gen(9);  // a new generator per call: the same mask every time
+                      return packed_self_attention(v[0], r.heads, 0.7, r.causal, {r.dropout, &gen});
+                  },
+                  {grad_input({r.batch, r.time, 3 * r.heads * r.head_size}, 25, -1.5, 1.5)});
+    suite.add("packed_attention/merge_heads",
+              [](const std::vector<Tensor>& v) { return merge_heads(v[0]); },
+              {grad_input({2, 3, 4, 2}, 26)});
+}
+
 void add_loss_cases(SuiteBuilder& suite) {
     static const std::int32_t with_ignored[] = {5, -1, 0, 2, -1, 3};
     const Tensor targets = ids(with_ignored, {2, 3});
@@ -61,6 +88,7 @@ void add_loss_cases(SuiteBuilder& suite) {
 
 void add_nn_op_cases(SuiteBuilder& suite) {
     add_softmax_cases(suite);
+    add_packed_attention_cases(suite);
     add_loss_cases(suite);
     static const std::int32_t token_ids[] = {5, 0, 5, 2, 2, 2, 1};  // repeated ids add up
     const Tensor tokens = ids(token_ids, {7});

@@ -1,6 +1,8 @@
 // The one attention core shared by Attention, AdditiveAttention, MultiHeadAttention and GPT's
 // causal self-attention (the last two through dot_product_attention): they differ only in how they
-// make the scores; masks, softmax, dropout and the weighted sum happen here.
+// make the scores; masks, softmax, dropout and the weighted sum happen here. GPT takes this path
+// with a KV cache or kept weights; otherwise it runs the same steps as one op on its packed q/k/v
+// projection (autograd/ops/packed_attention.hpp), with the same kernels.
 //
 //   weights = softmax over Tv of (scale·scores, masked)      scores [B,Tq,Tv] or [B,H,Tq,Tv]
 //   output  = dropout(weights) @ value                        value  [B,Tv,Dv] or [B,H,Tv,Dv]
@@ -92,9 +94,9 @@ AttentionCoreResult attention_core(const Tensor& scores, const Tensor& value,
                                    const AttentionCoreOptions& options);
 
 // Dot-product attention of heads, the multi_head convention: scores = q·kᵀ for q [B,H,Tq,D] and
-// k [B,H,Tk,D], then attention_core with v [B,H,Tk,Dv]. The one place that decides whether the
-// causal block products pay off at this length (MultiHeadAttention and GPT's self-attention both
-// come here): then both products skip the blocks above the diagonal.
+// k [B,H,Tk,D], then attention_core with v [B,H,Tk,Dv]. Where the causal block products pay off
+// at this length (causal_products_pay_off, which packed_self_attention asks too), both products
+// skip the blocks above the diagonal.
 AttentionCoreResult dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                           const AttentionMasks& masks,
                                           AttentionCoreOptions options);

@@ -8,6 +8,7 @@
 #include "autograd/ops/binary.hpp"
 #include "autograd/ops/loss.hpp"
 #include "autograd/ops/matmul.hpp"
+#include "autograd/ops/packed_attention.hpp"
 #include "autograd/ops/shape.hpp"
 #include "autograd/ops/unary.hpp"
 #include "autograd/tape.hpp"
@@ -113,13 +114,17 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Tensor& cached_keys, Tensor
 
 Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor* cached_values) {
     expect_sequence(*this, x, n_embd_);
-    const std::int64_t B = x.dim(0), T = x.dim(1), H = n_head_, D = n_embd_ / n_head_;
-    // one projection for q, k and v, then heads to the front: [B,T,3C] -> [3,B,H,T,D]
-    const Tensor qkv = permute(reshape(c_attn_(x), {B, T, 3, H, D}), {2, 0, 3, 1, 4});
-    const std::vector<Tensor> parts = split(qkv, {1, 1, 1}, 0);
-    const Tensor q = reshape(parts[0], {B, H, T, D});
-    Tensor k = reshape(parts[1], {B, H, T, D});
-    Tensor v = reshape(parts[2], {B, H, T, D});
+    const std::int64_t T = x.dim(1), H = n_head_, D = n_embd_ / n_head_;
+    const double scale = 1.0 / std::sqrt(double(D));
+    const Tensor packed = c_attn_(x);      // [B,T,3C]: q | k | v
+    if (!cached_keys && !keep_weights_) {  // the heads read in place, no copies
+        const AttentionDropout dropout{
+            .rate = attn_dropout_.is_training() ? attn_dropout_.rate() : 0.0,
+            .generator = &attn_dropout_.generator()};
+        const Tensor y = packed_self_attention(packed, H, scale, /*causal=*/true, dropout);
+        return remember_output(resid_dropout_(c_proj_(y)));
+    }
+    auto [q, k, v] = packed_heads(packed, H);     // [B,H,T,D] each
     if (cached_keys && cached_keys->defined()) {  // the cached tokens come first
         if (T != 1)
             throw_shape_error(
@@ -131,7 +136,7 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
     if (cached_keys) *cached_keys = k, *cached_values = v;
     // A lone query after cached keys is the newest position: it sees every key, no mask.
     const AttentionCoreOptions options{.convention = AttentionConvention::multi_head,
-                                       .scale = 1.0 / std::sqrt(double(D)),
+                                       .scale = scale,
                                        .dropout = attn_dropout_.rate(),
                                        .training = attn_dropout_.is_training(),
                                        .generator = &attn_dropout_.generator(),
@@ -139,8 +144,7 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
     const AttentionMasks masks{.causal = k.dim(2) == T};
     AttentionCoreResult r = dot_product_attention(q, k, v, masks, options);
     if (keep_weights_) weights_ = r.weights, head_outputs_ = r.output;
-    const Tensor& mixed = r.output;                                           // [B,H,T,D]
-    const Tensor y = reshape(permute(mixed, {0, 2, 1, 3}), {B, T, n_embd_});  // [B,T,C]
+    const Tensor y = merge_heads(r.output);  // [B,H,T,D] -> [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
 }
 

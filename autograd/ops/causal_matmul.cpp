@@ -43,8 +43,10 @@ Tensor run(Kernel kernel, const Tensor& a, const Tensor& b, Sizes n) {
         const T* pa = a.data<T>();
         const T* pb = b.data<T>();
         T* pc = out.data<T>();
+        // dense operands: a is [Tq,d] for lower_product, else [Tq,Tk]; b is [Tk,d] or [Tq,d]
+        const kernels::Leading ld{kernel == Kernel::lower_product ? n.d : n.tk, n.d, cols};
         kernels::for_each_product(count, n.tq * n.tk * n.d / 2, [&](std::int64_t i) {
-            f(pa + i * step_a, pb + i * step_b, pc + i * rows * cols, n.tq, n.tk, n.d);
+            f(pa + i * step_a, pb + i * step_b, pc + i * rows * cols, n.tq, n.tk, n.d, ld);
         });
     });
     return out;
