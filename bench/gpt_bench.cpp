@@ -55,7 +55,7 @@ void perf_enable(const std::string& fifo) {
     control << "enable" << std::endl;
 }
 
-// The wait policy libgomp runs with: passive unless the user set one (core/kernels/gemm.cpp).
+// The wait policy libgomp runs with: GOMP_SPINCOUNT=300 unless the user set one (core/kernels/gemm.cpp).
 std::string omp_wait() {
     if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return policy;
     if (const char* spins = std::getenv("GOMP_SPINCOUNT"))

@@ -3,13 +3,13 @@
 # PyTorch runs at its best setting: intra-op threads {1,2} x OPENBLAS_NUM_THREADS {1,2} with Debian's
 # default (pthread) OpenBLAS, and threads {1,2} with OpenBLAS's OpenMP build (the one tapegrad
 # uses, libopenblas0-openmp), with libgomp's default spinning wait and, for 2 threads, with
-# OMP_WAIT_POLICY=passive (tapegrad's default, core/kernels/gemm.cpp); the fastest is kept.
+# OMP_WAIT_POLICY=passive; the fastest is kept.
 # Then the bf16 rows: tapegrad --precision bf16 against PyTorch under torch.autocast(bfloat16) at its
 # best of threads {1,2} x OPENBLAS_NUM_THREADS {1,2}, and the model-FLOP utilisation against the
 # bf16 GEMM peak (oneDNN, n = 2048; build/sgemm_peak bf16).
-# tapegrad runs twice: as shipped (idle threads sleep, OMP_WAIT_POLICY=passive) and with threads
-# that spin between parallel regions (OMP_WAIT_POLICY=active), the better setting on a machine that
-# runs nothing else and the worse one under load; both ratios are printed.
+# tapegrad runs twice: as shipped (idle threads spin 300 pauses, then sleep: GOMP_SPINCOUNT=300,
+# core/kernels/gemm.cpp) and with threads that keep spinning (OMP_WAIT_POLICY=active), faster on a
+# machine that runs nothing else and far slower under load; both ratios are printed.
 #   bash bench/run.sh [steps]        (installs what is missing and builds first, as scripts/dev does)
 # Without [steps], each config runs for about the same time (toy 400 steps ... medium 6): a median of
 # a few 5 ms steps reads the first slow steps after warm-up (toy read 10.9 ms at 5 steps, 5.7 at 200).
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 steps_for() {
     if [ $# -gt 1 ]; then echo "$2"; return; fi
-    case $1 in toy) echo 400 ;; tiny) echo 100 ;; small) echo 16 ;; *) echo 6 ;; esac
+    case $1 in toy) echo 400 ;; tiny) echo 150 ;; small) echo 16 ;; *) echo 6 ;; esac
 }
 openmp_blas=/usr/lib/$(gcc -print-multiarch)/openblas-openmp
 bin=${TAPEGRAD_BUILD_DIR:-build}

@@ -1,5 +1,5 @@
-// Programs linked with tapegrad start with OMP_WAIT_POLICY=passive unless the user chose a wait
-// policy (core/kernels/gemm.cpp). libgomp prints the settings it read at start when
+// Programs linked with tapegrad start with GOMP_SPINCOUNT=300 (a short spin, then sleep) unless the
+// user chose a wait policy (core/kernels/gemm.cpp). libgomp prints the settings it read at start when
 // OMP_DISPLAY_ENV=verbose: once per program image, so a re-executed program prints twice.
 #include <doctest/doctest.h>
 
@@ -32,11 +32,11 @@ CliResult version_with(const std::string& environment) {
 
 }  // namespace
 
-TEST_CASE("OpenMP wait policy: passive by default, the user's choice otherwise") {
+TEST_CASE("OpenMP wait policy: a short spin by default, the user's choice otherwise") {
     const CliResult by_default = version_with("");
     REQUIRE(by_default.status == 0);
     CHECK(count(by_default.output, "OPENMP DISPLAY ENVIRONMENT BEGIN") == 2);  // started, re-executed
-    CHECK(last_setting(by_default.output, "GOMP_SPINCOUNT") == "0");             // threads sleep when idle
+    CHECK(last_setting(by_default.output, "GOMP_SPINCOUNT") == "300");  // then threads sleep
 
     const CliResult active = version_with("OMP_WAIT_POLICY=active");
     REQUIRE(active.status == 0);

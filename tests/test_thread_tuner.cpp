@@ -15,8 +15,13 @@ using kernels::ThreadTuner;
 
 namespace {
 
-constexpr ThreadTuner::Options quick{
-    .warmup = 1, .skip = 1, .timed = 3, .first_run = 4, .longest_run = 16};
+constexpr ThreadTuner::Options quick{.warmup = 1,
+                                     .warmup_seconds = 0.0,
+                                     .skip = 1,
+                                     .skip_seconds = 0.0,
+                                     .timed = 3,
+                                     .first_run = 4,
+                                     .longest_run = 16};
 
 // Feeds `steps` steps to the tuner, each taking seconds_on(threads); returns the counts it chose.
 template <class Time>
@@ -88,6 +93,20 @@ TEST_CASE("thread tuner: runs grow while the same count keeps winning") {
     // each later trial has 4 steps on two threads; runs of 4, 8, 16, 16 between them
     const auto chosen = drive(tuner, 4 + 8 + 8 + 8 + 16 + 8 + 16 + 8, time);
     CHECK(count_of(chosen, 2) == 4 * 4);
+}
+
+TEST_CASE("thread tuner: steps after a change go untimed until enough time has passed") {
+    ThreadTuner::Options settle = quick;
+    settle.skip_seconds = 0.05;
+    ThreadTuner tuner(2, settle);
+    // warm-up 1 + 3 timed on 2 threads (10 ms), then 1 thread: skip 1 step and 50 ms = 5 steps of
+    // 10 ms, so the 3 timed steps are the 6th to 8th on one thread, all of them slow but the last
+    std::vector<double> one_thread{0.010, 0.010, 0.010, 0.010, 0.010, 0.002, 0.002, 0.020};
+    std::size_t next = 0;
+    drive(tuner, 12, [&](int threads) { return threads == 2 ? 0.005 : one_thread[next++]; });
+    CHECK(next == 8);
+    CHECK(tuner.last_trial().one == doctest::Approx(0.002));
+    CHECK(tuner.threads() == 1);
 }
 
 TEST_CASE("thread tuner: never more than one thread when there is one") {

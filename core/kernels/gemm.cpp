@@ -95,19 +95,24 @@ void use_blas_threads(std::int64_t work) {
 // product is 2^19), so many of them run one per thread instead.
 constexpr std::int64_t split_gemm_work = std::int64_t{1} << 23;
 
-// Programs linked with tapegrad let idle OpenMP threads sleep (OMP_WAIT_POLICY=passive) unless the
-// user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's default, spinning up to 300,000 pauses
-// between parallel regions, made GPT steps up to 3x slower on our 2-vCPU virtual machines (tiny
-// 27-37 -> 11.5 ms, medium 1222 -> 948 ms; docs/benchmarks.md). libgomp reads the policy once,
-// before main, from the environment the process started with, so the process re-executes itself
-// once with the variable set (glibc passes argv to library constructors). If that fails, it runs
-// on with libgomp's default.
-[[gnu::constructor]] void start_with_passive_openmp_wait(int, char** argv, char**) {
-    if (argv == nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
+// Programs linked with tapegrad let an idle OpenMP thread spin 300 pauses (7-14 µs) before it
+// sleeps (GOMP_SPINCOUNT=300) unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's
+// default, spinning up to 300,000 pauses, made GPT steps 2-5x slower on our 2-vCPU virtual
+// machines whenever anything else ran (tiny 60 ms against 13); sleeping at once costs about 45 µs
+// to wake for each parallel region there (toy step 4.2 ms against 3.6 with 300 pauses, on a quiet
+// machine), and 300 pauses cost the test suite under ctest -j2 nothing measurable (31.6 s against
+// 29.9 sleeping at once, 45 s at 1,000 pauses; docs/design.md). Training under load is protected by
+// the thread tuner, which then runs steps on one thread. libgomp reads the setting once, before
+// main, from the environment the process started with, so the process re-executes itself once
+// with the variable set (glibc passes argv to library constructors). If that fails, it runs on with
+// libgomp's default.
+[[gnu::constructor]] void start_with_short_openmp_spin(int, char** argv, char**) {
+    if (argv == nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr ||
+        std::getenv("GOMP_SPINCOUNT") != nullptr)
         return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", "300", 0) != 0) return;
     execv("/proc/self/exe", argv);
-    unsetenv("OMP_WAIT_POLICY");  // exec failed: libgomp spins, so do not tell child processes otherwise
+    unsetenv("GOMP_SPINCOUNT");  // exec failed: do not tell child processes otherwise
 }
 
 }  // namespace

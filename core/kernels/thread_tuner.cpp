@@ -1,5 +1,6 @@
 #include "core/kernels/thread_tuner.hpp"
 
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -13,7 +14,11 @@ namespace tapegrad::kernels {
 ThreadTuner::ThreadTuner(int most) : ThreadTuner(most, Options{}) {}
 
 ThreadTuner::ThreadTuner(int most, Options options)
-    : options_(options), most_(std::max(most, 1)), threads_(most_), untimed_(options.warmup) {
+    : options_(options),
+      most_(std::max(most, 1)),
+      threads_(most_),
+      untimed_(options.warmup),
+      unsettled_(options.warmup_seconds) {
     times_.reserve(static_cast<std::size_t>(std::max(options.timed, 1)));  // no allocation in steps
 }
 
@@ -21,6 +26,7 @@ void ThreadTuner::start_trial() {
     phase_ = Phase::trial;
     threads_ = most_;
     untimed_ = options_.skip;
+    unsettled_ = options_.skip_seconds;
     times_.clear();
 }
 
@@ -30,8 +36,9 @@ int ThreadTuner::step_took(double seconds) {
         if (--run_left_ <= 0) start_trial();
         return threads_;
     }
-    if (untimed_ > 0) {
+    if (untimed_ > 0 || unsettled_ > 0.0) {
         --untimed_;
+        unsettled_ -= seconds;
         return threads_;
     }
     times_.push_back(seconds);
@@ -50,27 +57,36 @@ int ThreadTuner::step_took(double seconds) {
         most_median_ = median;
         threads_ = 1;
         untimed_ = options_.skip;
+        unsettled_ = options_.skip_seconds;
         return threads_;
     }
     const int winner = median < most_median_ ? 1 : most_;
     run_ = winner == winner_ ? std::min(2 * run_, options_.longest_run) : options_.first_run;
     winner_ = threads_ = winner;
     run_left_ = run_;
+    last_ = {.every = most_median_, .one = median, .chosen = winner, .run = run_};
+    ++trials_;
     phase_ = Phase::run;
     return threads_;
 }
 
 namespace {
 
+bool tuner_setting(const char* value) {
+    const char* setting = std::getenv("TAPEGRAD_THREAD_TUNER");
+    return setting != nullptr && std::strcmp(setting, value) == 0;
+}
+
 bool tuner_wanted() {
-    const char* off = std::getenv("TAPEGRAD_THREAD_TUNER");
-    if (off != nullptr && std::strcmp(off, "0") == 0) return false;
-    return std::getenv("OMP_NUM_THREADS") == nullptr && omp_get_max_threads() > 1;
+    return !tuner_setting("0") && std::getenv("OMP_NUM_THREADS") == nullptr &&
+           omp_get_max_threads() > 1;
 }
 
 struct ProcessTuner {
     bool on = tuner_wanted();
-    ThreadTuner tuner{omp_get_max_threads()};
+    bool verbose = tuner_setting("verbose");
+    int most = omp_get_max_threads();
+    ThreadTuner tuner{most};
     std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
     std::mutex mutex;
 };
@@ -82,10 +98,16 @@ void training_step_finished() {
     if (!process.on) return;
     const std::lock_guard lock(process.mutex);
     const auto now = std::chrono::steady_clock::now();
-    const int before = process.tuner.threads();
+    const int before = process.tuner.threads(), trials_before = process.tuner.trials();
     const int next =
         process.tuner.step_took(std::chrono::duration<double>(now - process.last).count());
     if (next != before) omp_set_num_threads(next);  // BLAS follows it (gemm.cpp)
+    if (process.verbose && process.tuner.trials() != trials_before) {
+        const ThreadTuner::Trial& t = process.tuner.last_trial();
+        fmt::print(stderr, "thread tuner: {:.2f} ms/step on {} threads, {:.2f} on one: {} for {} steps\n",
+                   1e3 * t.every, process.most, 1e3 * t.one,
+                   t.chosen, t.run);
+    }
     process.last = std::chrono::steady_clock::now();
 }
 

@@ -14,9 +14,14 @@ namespace tapegrad::kernels {
 class ThreadTuner {
 public:
     struct Options {
-        int warmup = 2;          // first steps not timed: they allocate what later steps reuse
-        int skip = 1;            // steps after a change of count not timed
-        int timed = 3;           // steps timed for each count; their median counts
+        // Steps not timed at the start, and after each change of count, as steps and as seconds
+        // (both must pass): a core that sat idle runs slowly for a while when work comes back
+        // (the tiny GPT's two-thread steps took 11 ms, not 8, for its first 10-15 steps).
+        int warmup = 15;
+        double warmup_seconds = 0.2;
+        int skip = 2;
+        double skip_seconds = 0.05;
+        int timed = 5;           // steps timed for each count; their median counts
         int first_run = 50;      // steps on the faster count before the next trial
         int longest_run = 3200;  // the run doubles while the same count wins, up to this
         double hopeless = 1.5;   // two steps on one thread this much slower end its trial
@@ -30,6 +35,14 @@ public:
     int step_took(double seconds);
     int threads() const { return threads_; }
 
+    // The medians of the last finished trial (seconds per step) and the count it chose.
+    struct Trial {
+        double every = 0.0, one = 0.0;
+        int chosen = 0, run = 0;  // steps before the next trial
+    };
+    int trials() const { return trials_; }
+    const Trial& last_trial() const { return last_; }
+
 private:
     enum class Phase { trial, run };
     void start_trial();
@@ -38,16 +51,20 @@ private:
     int most_;
     int threads_;
     Phase phase_ = Phase::trial;
-    int untimed_;                 // steps still to let pass before timing
+    int untimed_;                 // steps still to let pass before timing,
+    double unsettled_;            // and seconds
     std::vector<double> times_;   // of the count on trial
     double most_median_ = 0.0;    // of `most` threads in this trial
     int winner_ = 0;              // of the last trial (0 before the first)
     int run_ = 0, run_left_ = 0;  // length of the current run, and steps left in it
+    int trials_ = 0;
+    Trial last_;
 };
 
 // Tells the process's tuner that a training step ended (Optimizer::step calls it) and sets the
 // OpenMP and BLAS thread counts of the calling thread for the next step. Off when the user chose
-// the count (OMP_NUM_THREADS), with one thread, or with TAPEGRAD_THREAD_TUNER=0.
+// the count (OMP_NUM_THREADS), with one thread, or with TAPEGRAD_THREAD_TUNER=0;
+// TAPEGRAD_THREAD_TUNER=verbose prints each trial's times and choice to stderr.
 void training_step_finished();
 
 }  // namespace tapegrad::kernels
