@@ -15,13 +15,8 @@ using kernels::ThreadTuner;
 
 namespace {
 
-constexpr ThreadTuner::Options quick{.warmup = 1,
-                                     .warmup_seconds = 0.0,
-                                     .skip = 1,
-                                     .skip_seconds = 0.0,
-                                     .timed = 3,
-                                     .first_run = 4,
-                                     .longest_run = 16};
+// warm-up 1 step, 1 step after a change, 3 timed steps, runs of 4 growing to 16; no seconds
+constexpr ThreadTuner::Options quick{1, 0.0, 1, 0.0, 3, 4, 16};
 
 // Feeds `steps` steps to the tuner, each taking seconds_on(threads); returns the counts it chose.
 template <class Time>
