@@ -106,25 +106,6 @@ Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb, const Tensor&
     return out;
 }
 
-// linear's dx = g·Wᵀ and dW = xᵀ·g as one pair of products (x [rows,in], W [in,out], g [rows,out]),
-// side by side on the threads when they are small: one parallel region instead of one per
-// product, each product whole on its thread.
-std::pair<Tensor, Tensor> both_gradients(const Tensor& x, const Tensor& w, const Tensor& g) {
-    Tensor dx = Tensor::empty(x.shape(), x.dtype()), dw = Tensor::empty(w.shape(), w.dtype());
-    const std::int64_t rows = x.shape()[0], in = w.shape()[0], out = w.shape()[1];
-    dispatch("linear", x.dtype(), [&]<class T>() {
-        kernels::for_each_product(2, rows * in * out, [&](std::int64_t i) {
-            if (i == 0)
-                kernels::Gemm<T>::run(false, true, rows, in, out, T(1), g.data<T>(), out,
-                                      w.data<T>(), out, T(0), dx.data<T>(), in);
-            else
-                kernels::Gemm<T>::run(true, false, in, out, rows, T(1), x.data<T>(), in,
-                                      g.data<T>(), out, T(0), dw.data<T>(), out);
-        });
-    });
-    return {std::move(dx), std::move(dw)};
-}
-
 struct MatmulAttrs {
     bool transpose_a, transpose_b;
 };
@@ -264,16 +245,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
         const Tensor g =
             bw.grad_out().view_as_shape({bw.grad_out().numel() / w.shape()[1], w.shape()[1]});
         const Tensor& x = bw.input(0);
-        const Tensor x2 = x.view_as_shape({g.shape()[0], w.shape()[0]});
-        if (bw.needs(0) && bw.needs(1)) {
-            auto [dx, dw] = both_gradients(x2, w, g);
-            bw.accumulate(0, dx.view_as_shape(x.shape()));
-            bw.accumulate(1, dw);
-        } else if (bw.needs(0)) {
-            bw.accumulate(0, forward(g, w, false, true).view_as_shape(x.shape()));
-        } else if (bw.needs(1)) {
-            bw.accumulate(1, forward(x2, g, true, false));
-        }
+        if (bw.needs(0)) bw.accumulate(0, forward(g, w, false, true).view_as_shape(x.shape()));
+        if (bw.needs(1))
+            bw.accumulate(1,
+                          forward(x.view_as_shape({g.shape()[0], w.shape()[0]}), g, true, false));
         if (bw.num_inputs() == 3 && bw.needs(2))
             bw.accumulate(2, kernels::sum_keepdims(g, {0}).view_as_shape(bw.input(2).shape()));
     });
