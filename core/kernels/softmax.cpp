@@ -216,7 +216,23 @@ void MaskedSoftmax<T>::forward(const T* scores, T* y, const KeepMask& keep, T sc
         const RowKeep kept = row_keep(keep, r);
         const T* s = scores + r * tk;
         T* yr = y + r * tk;
-        for (std::int64_t j = 0; j < tk; ++j) yr[j] = kept(j) ? scale * s[j] : T(masked_score);
+        // Without a padding mask the kept keys are the first n (all, or up to the causal diagonal),
+        // and the rest would come out exactly 0: softmax over the n alone, half the work of a
+        // causal row, with the same sum lane by lane (SIMD lanes hold key j mod width either way).
+        // (y may be the scores themselves: each loop reads s[j] before it writes y[j].)
+        if (keep.data) {
+            for (std::int64_t j = 0; j < tk; ++j) yr[j] = kept(j) ? scale * s[j] : T(masked_score);
+        } else {
+            const std::int64_t n = std::clamp<std::int64_t>(kept.last + 1, 0, tk);
+#pragma omp simd
+            for (std::int64_t j = 0; j < n; ++j) yr[j] = scale * s[j];
+            if (n > 0 && SoftmaxRow<T>::max(yr, n) >= T(masked_score)) {
+                SoftmaxRow<T>::forward(yr, yr, n, false);
+                std::fill(yr + n, yr + tk, T(0));
+                return;
+            }
+            std::fill(yr + n, yr + tk, T(masked_score));  // kept scores below −1e9: the whole row
+        }
         SoftmaxRow<T>::forward(yr, yr, tk, false);
     });
 }
@@ -230,6 +246,14 @@ void MaskedSoftmax<T>::backward(const T* y, const T* dy, T* dscores, const KeepM
         const RowKeep kept = row_keep(keep, r);
         const std::int64_t o = r * tk;
         const T s = dot(dy + o, y + o, tk);
+        if (!keep.data) {  // the kept keys are the first n, as in forward
+            const std::int64_t n = std::clamp<std::int64_t>(kept.last + 1, 0, tk);
+#pragma omp simd
+            for (std::int64_t j = 0; j < n; ++j)
+                dscores[o + j] = scale * y[o + j] * (dy[o + j] - s);
+            std::fill(dscores + o + n, dscores + o + tk, T(0));
+            return;
+        }
         for (std::int64_t j = 0; j < tk; ++j)
             dscores[o + j] = kept(j) ? scale * y[o + j] * (dy[o + j] - s) : T(0);
     });
