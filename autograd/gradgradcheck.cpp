@@ -2,7 +2,12 @@
 // random weights, s(x, v) = Σ_i ⟨∂⟨f(x), v⟩/∂x_i, u_i⟩ is computed by a create_graph backward,
 // so gradcheck can differentiate it again (the second derivatives, and the backward's dependence
 // on v) and compare with central differences of s, each one a forward and a first backward.
+// First, the create_graph first derivative must equal the ordinary backward's.
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "autograd/gradcheck_detail.hpp"
 #include "autograd/ops/binary.hpp"
@@ -11,12 +16,57 @@
 #include "core/random.hpp"
 
 namespace tapegrad {
+namespace {
+
+// The first derivative that gradcheck differentiates below comes from the create_graph form of
+// each backward; the ordinary form is another piece of code. Both must agree, or a wrong
+// create_graph formula would be checked against its own derivative and pass. Returns the failed
+// report when they differ.
+std::optional<GradcheckReport> create_graph_disagrees(const GradcheckFn& f,
+                                                      const std::vector<Tensor>& inputs,
+                                                      const Tensor& v,
+                                                      const GradcheckOptions& options) {
+    std::vector<Tensor> wanted;
+    std::vector<std::size_t> index;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].requires_grad()) wanted.push_back(inputs[i]), index.push_back(i);
+    EnableGrad recording;
+    const Tensor y = f(inputs);
+    const std::vector<Tensor> ordinary =
+        grad({y}, wanted, {.grad_outputs = {v.detach()}, .retain_graph = true});
+    const std::vector<Tensor> recorded =
+        grad({y}, wanted, {.grad_outputs = {v.detach()}, .create_graph = true});
+    GradcheckReport report;
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+        const std::vector<double> a = recorded[k].to_vector(), b = ordinary[k].to_vector();
+        for (std::size_t e = 0; e < a.size(); ++e) {
+            const double error = std::abs(a[e] - b[e]);
+            report.checked += 1;
+            if (error <= options.atol + options.rtol * std::abs(b[e]) ||
+                error <= report.max_abs_error)
+                continue;
+            report.ok = false;
+            report.input = index[k], report.element = static_cast<std::int64_t>(e);
+            report.analytic = a[e], report.numeric = b[e];
+            report.max_abs_error = error;
+            report.max_rel_error = error / std::max(std::abs(b[e]), 1e-300);
+        }
+    }
+    if (report.ok) return std::nullopt;
+    report.notes.push_back(
+        "the create_graph backward's first derivative differs from the ordinary backward's "
+        "(analytic: create_graph, numeric: ordinary)");
+    return report;
+}
+
+}  // namespace
 
 GradcheckReport gradgradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options) {
     const Tensor probe = detail::evaluate_without_grad(f, inputs);
     const Tensor v = uniform(probe.shape(), 0.5, 1.5,
                              {.dtype = f64, .seed = options.seed + 101, .requires_grad = true});
+    if (auto differ = create_graph_disagrees(f, inputs, v, options)) return *differ;
     std::vector<Tensor> weights(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i)
         if (inputs[i].requires_grad())

@@ -35,6 +35,18 @@ Tensor cube_with_wrong_second_derivative(const Tensor& x) {
     });
 }
 
+// y = x³ whose create_graph backward computes another function (2x²·dy where the ordinary one
+// has 3x²·dy), consistently: its own second derivative matches it, so only a comparison with the
+// ordinary backward can catch it.
+Tensor cube_with_wrong_create_graph_form(const Tensor& x) {
+    const Tensor y = (x * x * x).detach();
+    return record("wrong_cube", {x}, y, {}, [](Backward& bw) {
+        const Tensor& x = bw.input(0);
+        const double factor = bw.create_graph() ? 2.0 : 3.0;  // the planted bug
+        bw.accumulate(0, mul(bw.grad_out(), mul_scalar(mul(x, x), factor)));
+    });
+}
+
 // A two-layer tanh network and its mean squared error, as a function of its parameters.
 struct TinyMlp {
     Tensor x = uniform({6, 3}, -1, 1, {.dtype = f64, .seed = 1});
@@ -101,6 +113,20 @@ TEST_CASE("gradgradcheck: catches a planted bug in a second derivative that grad
     CHECK(bad.input == 0);
     const GradcheckFn right = [](const std::vector<Tensor>& v) { return v[0] * v[0] * v[0]; };
     CHECK(gradgradcheck(right, {x}).ok);
+}
+
+TEST_CASE("gradgradcheck: a create_graph backward that differs from the ordinary one fails") {
+    const Tensor x = leaf({2, 3}, 8, 0.5, 1.5);
+    const GradcheckFn f = [](const std::vector<Tensor>& v) {
+        return cube_with_wrong_create_graph_form(v[0]);
+    };
+    CHECK(gradcheck(f, {x}).ok);  // the ordinary backward is right
+    const GradcheckReport bad = gradgradcheck(f, {x});
+    INFO(bad.message());
+    CHECK(!bad.ok);
+    CHECK(bad.analytic == doctest::Approx(bad.numeric * 2.0 / 3.0));
+    CHECK(bad.message().find("create_graph backward's first derivative differs") !=
+          std::string::npos);
 }
 
 TEST_CASE("gradcheck: an input whose gradients are all 0 is named, not passed silently") {
