@@ -133,6 +133,11 @@ void SoftmaxRow<T>::forward(const T* x, T* y, std::int64_t n, bool log) {
         for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] - lse;
         return;
     }
+    softmax_with_max(x, y, n, m);
+}
+
+template <class T>
+void SoftmaxRow<T>::softmax_with_max(const T* x, T* y, std::int64_t n, T m) {
     const T inv = T(1) / exp_sum(x, y, n, m);
 #pragma omp simd
     for (std::int64_t j = 0; j < n; ++j) y[j] *= inv;
@@ -224,10 +229,14 @@ void MaskedSoftmax<T>::forward(const T* scores, T* y, const KeepMask& keep, T sc
             for (std::int64_t j = 0; j < tk; ++j) yr[j] = kept(j) ? scale * s[j] : T(masked_score);
         } else {
             const std::int64_t n = std::clamp<std::int64_t>(kept.last + 1, 0, tk);
-#pragma omp simd
-            for (std::int64_t j = 0; j < n; ++j) yr[j] = scale * s[j];
-            if (n > 0 && SoftmaxRow<T>::max(yr, n) >= T(masked_score)) {
-                SoftmaxRow<T>::forward(yr, yr, n, false);
+            T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+            for (std::int64_t j = 0; j < n; ++j) {
+                yr[j] = scale * s[j];
+                m = yr[j] > m ? yr[j] : m;
+            }
+            if (n > 0 && m >= T(masked_score)) {
+                SoftmaxRow<T>::softmax_with_max(yr, yr, n, m);
                 std::fill(yr + n, yr + tk, T(0));
                 return;
             }

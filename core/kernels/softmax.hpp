@@ -25,6 +25,8 @@ struct SoftmaxRow {
     static T log_sum_exp(const T* x, std::int64_t n);
     // y = softmax(x) or log_softmax(x); y may equal x.
     static void forward(const T* x, T* y, std::int64_t n, bool log);
+    // y = softmax(x) for a row whose maximum m is known.
+    static void softmax_with_max(const T* x, T* y, std::int64_t n, T m);
 };
 
 // forward: y = softmax(x) or log_softmax(x) along the layout's axis.
