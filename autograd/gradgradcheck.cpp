@@ -5,8 +5,6 @@
 // First, the create_graph first derivative must equal the ordinary backward's.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cmath>
 #include <optional>
 
 #include "autograd/gradcheck_detail.hpp"
@@ -36,22 +34,15 @@ std::optional<GradcheckReport> create_graph_disagrees(const GradcheckFn& f,
         grad({y}, wanted, {.grad_outputs = {v.detach()}, .retain_graph = true});
     const std::vector<Tensor> recorded =
         grad({y}, wanted, {.grad_outputs = {v.detach()}, .create_graph = true});
-    GradcheckReport report;
+    // gradcheck's worst-element tally, the ordinary backward's value standing for the numeric one
+    detail::Tally tally(options);
+    std::size_t checked = 0;
     for (std::size_t k = 0; k < wanted.size(); ++k) {
         const std::vector<double> a = recorded[k].to_vector(), b = ordinary[k].to_vector();
-        for (std::size_t e = 0; e < a.size(); ++e) {
-            const double error = std::abs(a[e] - b[e]);
-            report.checked += 1;
-            if (error <= options.atol + options.rtol * std::abs(b[e]) ||
-                error <= report.max_abs_error)
-                continue;
-            report.ok = false;
-            report.input = index[k], report.element = static_cast<std::int64_t>(e);
-            report.analytic = a[e], report.numeric = b[e];
-            report.max_abs_error = error;
-            report.max_rel_error = error / std::max(std::abs(b[e]), 1e-300);
-        }
+        for (std::size_t e = 0; e < a.size(); ++e, ++checked)
+            tally.add(index[k], static_cast<std::int64_t>(e), a[e], b[e]);
     }
+    GradcheckReport report = tally.finish(checked, {});
     if (report.ok) return std::nullopt;
     report.notes.push_back(
         "the create_graph backward's first derivative differs from the ordinary backward's "
