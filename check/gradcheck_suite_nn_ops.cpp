@@ -67,6 +67,9 @@ void add_packed_attention_cases(SuiteBuilder& suite) {
     suite.add("packed_attention/merge_heads",
               [](const std::vector<Tensor>& v) { return merge_heads(v[0]); },
               {grad_input({2, 3, 4, 2}, 26)});
+    suite.add("packed_attention/split_heads",
+              [](const std::vector<Tensor>& v) { return split_heads(v[0], 3); },
+              {grad_input({2, 4, 6}, 27)});
 }
 
 void add_loss_cases(SuiteBuilder& suite) {

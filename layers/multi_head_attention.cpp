@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "autograd/ops/matmul.hpp"
+#include "autograd/ops/packed_attention.hpp"
 #include "autograd/ops/shape.hpp"
 #include "layers/init.hpp"
 #include "layers/layer.hpp"
@@ -40,15 +41,13 @@ Tensor project_heads(const Tensor& x, const Tensor& kernel, const Tensor& bias) 
     const std::int64_t e = kernel.dim(0), heads = kernel.dim(1), size = kernel.dim(2);
     const Tensor b = bias.defined() ? reshape(bias, {heads * size}) : Tensor();
     const Tensor y = linear(x, reshape(kernel, {e, heads * size}), b);  // [B,T,H·size]
-    return permute(reshape(y, {x.dim(0), x.dim(1), heads, size}), {0, 2, 1, 3});
+    return split_heads(y, heads);
 }
 
 // context [B,H,Tq,v] -> [B,Tq,H·v] -> one gemm with the kernel [H,v,E_out] viewed as [H·v,E_out].
-Tensor merge_heads(const Tensor& context, const Tensor& kernel, const Tensor& bias) {
+Tensor project_output(const Tensor& context, const Tensor& kernel, const Tensor& bias) {
     const std::int64_t heads = kernel.dim(0), size = kernel.dim(1), out = kernel.dim(2);
-    const Tensor merged =
-        reshape(permute(context, {0, 2, 1, 3}), {context.dim(0), context.dim(2), heads * size});
-    return linear(merged, reshape(kernel, {heads * size, out}), bias);
+    return linear(merge_heads(context), reshape(kernel, {heads * size, out}), bias);
 }
 
 // A mask of rank <= 3 viewed as rank 4 with a head axis of 1: [B,Tq,Tv] -> [B,1,Tq,Tv], as Keras'
@@ -123,7 +122,7 @@ AttentionResult MultiHeadAttention::operator()(const Tensor& query, const Tensor
                                        .generator = &generator_,
                                        .return_weights = call.return_attention_scores};
     AttentionCoreResult r = dot_product_attention(q_heads, k_heads, v_heads, masks, options);
-    return {remember_output(merge_heads(r.output, output_kernel_, output_bias_)), r.weights};
+    return {remember_output(project_output(r.output, output_kernel_, output_bias_)), r.weights};
 }
 
 }  // namespace tapegrad

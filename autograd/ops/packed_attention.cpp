@@ -53,11 +53,6 @@ kernels::PackedAttentionLayout layout(const char* op, const Tensor& qkv, std::in
             .causal_blocks = causal && causal_products_pay_off(t)};
 }
 
-// dy [B,T,C] -> [B,H,T,D], recorded.
-Tensor split_heads(const Tensor& dy, std::int64_t heads) {
-    return permute(reshape(dy, {dy.dim(0), dy.dim(1), heads, dy.dim(2) / heads}), {0, 2, 1, 3});
-}
-
 // dq, dk, dv [B,H,T,D] -> dqkv [B,T,3C]: packed_heads backwards, recorded.
 Tensor pack_heads(const Tensor& dq, const Tensor& dk, const Tensor& dv) {
     const std::int64_t b = dq.dim(0), h = dq.dim(1), t = dq.dim(2), d = dq.dim(3);
@@ -148,6 +143,10 @@ std::array<Tensor, 3> packed_heads(const Tensor& qkv, std::int64_t heads) {
     const std::vector<Tensor> parts = split(all, {1, 1, 1}, 0);
     return {reshape(parts[0], {b, h, t, d}), reshape(parts[1], {b, h, t, d}),
             reshape(parts[2], {b, h, t, d})};
+}
+
+Tensor split_heads(const Tensor& x, std::int64_t heads) {
+    return permute(reshape(x, {x.dim(0), x.dim(1), heads, x.dim(2) / heads}), {0, 2, 1, 3});
 }
 
 Tensor merge_heads(const Tensor& x) {

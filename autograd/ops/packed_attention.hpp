@@ -26,9 +26,10 @@ Tensor packed_self_attention(const Tensor& qkv, std::int64_t heads, double scale
                              AttentionDropout dropout = {});
 
 // q, k, v [B,H,T,D] of qkv [B,T,3C], as recorded copies: the path packed_self_attention does
-// not cover (a KV cache, attention dropout, kept weights).
+// not cover (a KV cache, kept weights).
 std::array<Tensor, 3> packed_heads(const Tensor& qkv, std::int64_t heads);
-// x [B,H,T,D] -> [B,T,H·D], the heads side by side again (recorded).
+// x [B,T,H·D] -> [B,H,T,D], each head's columns to the front, and back again (recorded).
+Tensor split_heads(const Tensor& x, std::int64_t heads);
 Tensor merge_heads(const Tensor& x);
 
 }  // namespace tapegrad
