@@ -19,6 +19,13 @@ namespace {
 struct Dims {
     std::int64_t m, n, k;
     Shape batch;  // broadcast leading axes
+
+    Shape output() const {  // [...batch, m, n]
+        Shape out = batch;
+        out.push_back(m);
+        out.push_back(n);
+        return out;
+    }
 };
 
 // The broadcast leading axes; the error names both whole operands, not just their batch parts.
@@ -78,10 +85,7 @@ void fill_rows(T* c, const T* bias, std::int64_t rows, std::int64_t n) {
 // GPT step: see docs/benchmarks.md).
 Tensor forward(const Tensor& a, const Tensor& b, bool ta, bool tb, const Tensor& bias = {}) {
     const Dims d = check(a, b, ta, tb);
-    Shape out_shape = d.batch;
-    out_shape.push_back(d.m);
-    out_shape.push_back(d.n);
-    Tensor out = Tensor::empty(out_shape, a.dtype());
+    Tensor out = Tensor::empty(d.output(), a.dtype());
     const Shape la = batch_axes(a.shape()), lb = batch_axes(b.shape());
     dispatch("matmul", a.dtype(), [&]<class T>() {
         const T* pa = a.data<T>();
@@ -193,11 +197,8 @@ Tensor product_keeping_bf16(const char* op, const Tensor& x, const Tensor& w, bo
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     if (!transpose_a && keeps_bf16_copies(a, b)) {  // the tied head, x·wteᵀ
         const Dims d = check(a, b, false, transpose_b);
-        Shape out_shape = d.batch;
-        out_shape.push_back(d.m);
-        out_shape.push_back(d.n);
         return product_keeping_bf16("matmul", a.view_as_shape({a.numel() / d.k, d.k}), b,
-                                    transpose_b, {}, out_shape, {a, b});
+                                    transpose_b, {}, d.output(), {a, b});
     }
     const MatmulAttrs attrs{transpose_a, transpose_b};
     return record(

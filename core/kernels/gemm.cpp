@@ -44,6 +44,14 @@ void scale_by_beta(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
         for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
 }
 
+// True when there is nothing to multiply: no output, or k = 0 (BLAS rejects it with lda < 1), where
+// the product is empty and C = beta·C.
+template <class T>
+bool empty_product(std::int64_t m, std::int64_t n, std::int64_t k, T beta, T* c, std::int64_t ldc) {
+    if (m != 0 && n != 0 && k == 0) scale_by_beta(m, n, beta, c, ldc);
+    return m == 0 || n == 0 || k == 0;
+}
+
 // A product with one row (m = 1) or one column (n = 1) is a matrix-vector product: gemm would
 // pack the whole matrix for a single row (generation with a KV cache feeds one token a step:
 // medium's step 7.2 -> 4.3 ms, bench/generate_bench). C = beta·C first, then gemv adds into it.
@@ -132,11 +140,7 @@ void run_products(std::int64_t count, std::int64_t work_each, void (*product)(vo
 template <class T>
 void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
                   const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {  // BLAS rejects k = 0 with lda < 1; the product is empty, so C = beta·C
-        scale_by_beta(m, n, beta, c, ldc);
-        return;
-    }
+    if (empty_product(m, n, k, beta, c, ldc)) return;
     if constexpr (std::is_same_v<T, float>) {  // bf16 mixed precision: float32 products only
         if (precision() == Precision::bf16) {
             DnnlGemm::run_bf16(transpose_a, transpose_b, m, n, k, alpha, {.f32 = a}, lda,
@@ -154,11 +158,7 @@ void Gemm<T>::run(bool transpose_a, bool transpose_b, std::int64_t m, std::int64
 void gemm_bf16(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
                float alpha, Bf16Operand a, std::int64_t lda, Bf16Operand b, std::int64_t ldb,
                float beta, float* c, std::int64_t ldc) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        scale_by_beta(m, n, beta, c, ldc);
-        return;
-    }
+    if (empty_product(m, n, k, beta, c, ldc)) return;
     DnnlGemm::run_bf16(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
