@@ -64,6 +64,8 @@ struct RowKeep {
     std::int64_t step;  // 0 when the mask's key axis is broadcast (or there is no mask)
     std::int64_t last;  // the last key a causal query may see
     bool operator()(std::int64_t j) const { return j <= last && mask[j * step] != 0; }
+    // Without a padding mask the kept keys are the first n of the tk: all, or up to the diagonal.
+    std::int64_t prefix(std::int64_t tk) const { return std::clamp<std::int64_t>(last + 1, 0, tk); }
 };
 
 RowKeep row_keep(const KeepMask& keep, std::int64_t r) {
@@ -228,7 +230,7 @@ void MaskedSoftmax<T>::forward(const T* scores, T* y, const KeepMask& keep, T sc
         if (keep.data) {
             for (std::int64_t j = 0; j < tk; ++j) yr[j] = kept(j) ? scale * s[j] : T(masked_score);
         } else {
-            const std::int64_t n = std::clamp<std::int64_t>(kept.last + 1, 0, tk);
+            const std::int64_t n = kept.prefix(tk);
             T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
             for (std::int64_t j = 0; j < n; ++j) {
@@ -256,7 +258,7 @@ void MaskedSoftmax<T>::backward(const T* y, const T* dy, T* dscores, const KeepM
         const std::int64_t o = r * tk;
         const T s = dot(dy + o, y + o, tk);
         if (!keep.data) {  // the kept keys are the first n, as in forward
-            const std::int64_t n = std::clamp<std::int64_t>(kept.last + 1, 0, tk);
+            const std::int64_t n = kept.prefix(tk);
 #pragma omp simd
             for (std::int64_t j = 0; j < n; ++j)
                 dscores[o + j] = scale * y[o + j] * (dy[o + j] - s);

@@ -61,10 +61,11 @@ int ThreadTuner::step_took(double seconds) {
         return threads_;
     }
     const int winner = median < most_median_ ? 1 : most_;
-    run_ = winner == winner_ ? std::min(2 * run_, options_.longest_run) : options_.first_run;
-    winner_ = threads_ = winner;
-    run_left_ = run_;
-    last_ = {.every = most_median_, .one = median, .chosen = winner, .run = run_};
+    const int run =
+        winner == last_.chosen ? std::min(2 * last_.run, options_.longest_run) : options_.first_run;
+    last_ = {.every = most_median_, .one = median, .chosen = winner, .run = run};
+    threads_ = winner;
+    run_left_ = run;
     ++trials_;
     phase_ = Phase::run;
     return threads_;
@@ -104,9 +105,9 @@ void training_step_finished() {
     if (next != before) omp_set_num_threads(next);  // BLAS follows it (gemm.cpp)
     if (process.verbose && process.tuner.trials() != trials_before) {
         const ThreadTuner::Trial& t = process.tuner.last_trial();
-        fmt::print(stderr, "thread tuner: {:.2f} ms/step on {} threads, {:.2f} on one: {} for {} steps\n",
-                   1e3 * t.every, process.most, 1e3 * t.one,
-                   t.chosen, t.run);
+        fmt::print(stderr,
+                   "thread tuner: {:.2f} ms/step on {} threads, {:.2f} on one: {} for {} steps\n",
+                   1e3 * t.every, process.most, 1e3 * t.one, t.chosen, t.run);
     }
     process.last = std::chrono::steady_clock::now();
 }

@@ -55,10 +55,9 @@ private:
     double unsettled_;            // and seconds
     std::vector<double> times_;   // of the count on trial
     double most_median_ = 0.0;    // of `most` threads in this trial
-    int winner_ = 0;              // of the last trial (0 before the first)
-    int run_ = 0, run_left_ = 0;  // length of the current run, and steps left in it
+    int run_left_ = 0;            // steps left in the run of last_.chosen threads
     int trials_ = 0;
-    Trial last_;
+    Trial last_;  // chosen 0 before the first trial
 };
 
 // Tells the process's tuner that a training step ended (Optimizer::step calls it) and sets the
