@@ -156,3 +156,15 @@ TEST_CASE("health: measured every K steps into the metrics log, and nothing reco
     test::check_throws_with<ValueError>([] { HealthMonitor bad({.every = 0}); },
                                         {"HealthMonitor", "every", "0"});
 }
+
+TEST_CASE("parameter_health: norms read in place, and a saved copy of another shape is an error") {
+    const Tensor w = from({3.0, 4.0}, {2}, {.dtype = f32});
+    const Tensor before = from({0.0, 4.0}, {2}, {.dtype = f32});
+    const std::vector<ParameterHealth> h = parameter_health({{"w", w}}, {before});
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].weight_norm == doctest::Approx(4.0));    // of the values before the update
+    CHECK(h[0].update_ratio == doctest::Approx(0.75));  // ‖(3, 0)‖ / 4
+    CHECK(h[0].grad_norm == 0.0);                       // no gradient
+    CHECK_THROWS_WITH_AS(parameter_health({{"w", w}}, {from({1.0}, {1}, {.dtype = f32})}),
+                         doctest::Contains("parameter_health"), ShapeError);
+}

@@ -11,18 +11,6 @@
 namespace tapegrad {
 namespace {
 
-double norm(const std::vector<double>& v) {
-    double s = 0.0;
-    for (double x : v) s += x * x;
-    return std::sqrt(s);
-}
-
-double distance(const std::vector<double>& a, const std::vector<double>& b) {
-    double s = 0.0;
-    for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-    return std::sqrt(s);
-}
-
 // Calls f with t's values as a span of float or double, read in place: the measured tensors
 // ([B,H,T,T] weights, [B,T,4C] GELU inputs) are the largest of the pass, and a double copy of
 // each cost most of a measured step.
@@ -32,6 +20,28 @@ void with_values(const Tensor& t, F&& f) {
     if (t.dtype() == f64) return f(std::span<const double>(t.span<double>()));
     const std::vector<double> copy = t.to_vector();
     f(std::span<const double>(copy));
+}
+
+double norm(const Tensor& t) {
+    double s = 0.0;
+    with_values(t, [&](auto v) {
+        for (double x : v) s += x * x;
+    });
+    return std::sqrt(s);
+}
+
+// ‖a − b‖ for two tensors of one shape.
+double distance(const Tensor& a, const Tensor& b) {
+    double s = 0.0;
+    with_values(a, [&](auto va) {
+        with_values(b, [&](auto vb) {
+            for (std::size_t i = 0; i < va.size(); ++i) {
+                const double d = double(va[i]) - double(vb[i]);
+                s += d * d;
+            }
+        });
+    });
+    return std::sqrt(s);
 }
 
 // Mean and population std over all entries.
@@ -75,13 +85,18 @@ std::vector<ParameterHealth> parameter_health(
     std::vector<ParameterHealth> out;
     for (std::size_t i = 0; i < parameters.size(); ++i) {
         const auto& [name, w] = parameters[i];
-        const std::vector<double> old = before[i].to_vector(), now = w.to_vector();
+        if (before[i].shape() != w.shape())
+            throw_shape_error(
+                "parameter_health",
+                fmt::format("{} {} against its saved copy {}", name, w.shape(), before[i].shape()),
+                "the copies must be of these parameters, in order");
         const Tensor g = w.grad();
-        const double weight_norm = norm(old);
-        out.push_back({.name = name,
-                       .grad_norm = g.defined() ? norm(g.to_vector()) : 0.0,
-                       .weight_norm = weight_norm,
-                       .update_ratio = weight_norm > 0 ? distance(now, old) / weight_norm : 0.0});
+        const double weight_norm = norm(before[i]);
+        out.push_back(
+            {.name = name,
+             .grad_norm = g.defined() ? norm(g) : 0.0,
+             .weight_norm = weight_norm,
+             .update_ratio = weight_norm > 0 ? distance(w, before[i]) / weight_norm : 0.0});
     }
     return out;
 }
