@@ -60,6 +60,7 @@
 #include "train/overfit_watch.hpp"
 #include "train/progress.hpp"
 #include "train/sample.hpp"
+#include "train/sharded_step.hpp"
 #include "train/toy_tasks.hpp"
 #include "viz/colormap.hpp"
 #include "viz/health.hpp"

@@ -16,6 +16,7 @@ namespace tapegrad {
 namespace {
 
 thread_local bool grad_mode = true;
+thread_local int running_shard = -1;
 thread_local std::uint64_t next_sweep = 1;
 
 // What the running sweep does beyond the default: the inputs whose gradients grad() returns
@@ -219,6 +220,10 @@ std::vector<Tensor> node_vjp(Node& node, const Tensor& v) {
 
 bool grad_enabled() { return grad_mode; }
 
+ShardScope::ShardScope(int index) : previous_(running_shard) { running_shard = index; }
+ShardScope::~ShardScope() { running_shard = previous_; }
+int current_shard() { return running_shard; }
+
 GradModeGuard::GradModeGuard(bool on) : previous_(grad_mode) { grad_mode = on; }
 GradModeGuard::~GradModeGuard() { grad_mode = previous_; }
 
@@ -288,7 +293,11 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     std::vector<Tensor> out;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const Tensor& g = captured[i].second;
-        out.push_back(g.defined() ? g : zeros(inputs[i].shape(), {.dtype = inputs[i].dtype()}));
+        if (g.defined() || options.allow_unused) {
+            out.push_back(g);
+        } else {
+            out.push_back(zeros(inputs[i].shape(), {.dtype = inputs[i].dtype()}));
+        }
     }
     return out;
 }

@@ -193,14 +193,32 @@ public:
 
 // The gradients of `outputs` (each weighted by its grad_outputs entry; a scalar output may omit
 // it) with respect to `inputs`, returned rather than added into any .grad(). An input the outputs
-// do not depend on gets zeros. With create_graph the gradients are themselves differentiable.
+// do not depend on gets zeros (or, with allow_unused, an undefined tensor, as backward() leaves
+// its .grad()). With create_graph the gradients are themselves differentiable.
 struct GradOptions {
     std::vector<Tensor> grad_outputs;  // empty: ones for scalar outputs
     bool create_graph = false;
     bool retain_graph = false;  // create_graph implies it
+    bool allow_unused = false;
 };
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const GradOptions& options = {});
+
+// Marks this thread, while alive, as running shard `index` of a sharded training step
+// (train/sharded_step.hpp), where the shards' threads share one model. Layers that keep what a
+// forward computes, to be read after it, refuse to run inside one (the threads would overwrite
+// each other's); a module remembers its output shape from shard 0 only.
+class ShardScope {
+public:
+    explicit ShardScope(int index);
+    ~ShardScope();
+    ShardScope(const ShardScope&) = delete;
+    ShardScope& operator=(const ShardScope&) = delete;
+
+private:
+    int previous_;
+};
+int current_shard();  // -1 outside a sharded step
 
 // Names the layer that records the ops run while it is alive ("h.0.attn", a module's path), for
 // the fault locator's report. Costs one check when no locator is watching.

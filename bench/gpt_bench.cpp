@@ -4,6 +4,8 @@
 //   build/gpt_bench medium 10 --perf-control FIFO   (bench/profile.sh: perf samples the timed steps
 //   only)
 //   build/gpt_bench medium 10 --precision bf16      (bf16 mixed precision, core/precision.hpp)
+//   build/gpt_bench toy 400 --shards 2              (the batch in 2 parts side by side,
+//   train/sharded_step.hpp)
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -20,6 +22,7 @@
 #include "layers/gpt.hpp"
 #include "optim/adam.hpp"
 #include "train/data.hpp"
+#include "train/sharded_step.hpp"
 
 using namespace tapegrad;
 
@@ -70,10 +73,12 @@ int main(int argc, char** argv) {
     const int steps = argc > 2 ? std::atoi(argv[2]) : 20;
     std::string perf_fifo;
     Precision requested = Precision::fp32;
+    int shards = 1;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (std::string(argv[i]) == "--perf-control") perf_fifo = argv[i + 1];
         if (std::string(argv[i]) == "--precision")
             requested = parse_precision(argv[i + 1]).value_or(Precision::fp32);
+        if (std::string(argv[i]) == "--shards") shards = std::max(1, std::atoi(argv[i + 1]));
     }
     const PrecisionScope precision(requested);
     const auto* c = std::find_if(std::begin(configs), std::end(configs),
@@ -98,8 +103,8 @@ int main(int argc, char** argv) {
         if (step == warmup) perf_enable(perf_fifo);
         const auto start = std::chrono::steady_clock::now();
         optimizer.zero_grad();
-        const Tensor loss = model.loss(b.x, b.y);
-        loss.backward();
+        sharded_backward(
+            model, [&](const Batch& part) { return model.loss(part.x, part.y); }, b, shards);
         optimizer.step();
         const double t =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -116,11 +121,11 @@ int main(int argc, char** argv) {
     fmt::print(
         R"({{"engine":"tapegrad","config":"{}","ms_per_step":{:.2f},"tokens_per_s":{:.0f},"gflops":{:.2f},)"
         R"("params":{},"peak_rss_mb":{:.1f},"blas":"{}","blas_threads":{},"omp_wait":"{}",)"
-        R"("precision":"{}","isa":"{}"}})"
+        R"("precision":"{}","isa":"{}","shards":{}}})"
         "\n",
         c->name, median, tokens / median * 1e3, flops / median * 1e-6,
         static_cast<std::int64_t>(params), usage.ru_maxrss / 1024.0, kernels::blas_config(),
         kernels::blas_threads(), omp_wait(), precision_name(precision.active()),
-        kernels::dnnl_bf16_isa());
+        kernels::dnnl_bf16_isa(), shards);
     return 0;
 }

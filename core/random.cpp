@@ -9,6 +9,18 @@
 #include "core/error.hpp"
 
 namespace tapegrad {
+namespace {
+
+thread_local const GeneratorRedirect* innermost_redirect = nullptr;
+
+}  // namespace
+
+GeneratorRedirect::GeneratorRedirect(std::span<const Pair> pairs)
+    : pairs_(pairs), outer_(innermost_redirect) {
+    innermost_redirect = this;
+}
+
+GeneratorRedirect::~GeneratorRedirect() { innermost_redirect = outer_; }
 
 void Generator::seed_with(std::uint64_t seed) {
     // splitmix64 spreads any seed (even 0) over the whole state.
@@ -39,6 +51,9 @@ void Generator::set_state_hex(std::string_view hex, std::string_view what) {
 }
 
 std::uint64_t Generator::next_u64() {
+    for (const GeneratorRedirect* r = innermost_redirect; r; r = r->outer_)
+        for (const GeneratorRedirect::Pair& pair : r->pairs_)
+            if (pair.from == this) return pair.to->next_u64();
     const auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
     const std::uint64_t t = s_[1] << 17;
@@ -62,6 +77,11 @@ double Generator::normal() {
 }
 
 std::uint64_t Generator::below(std::uint64_t n) { return n == 0 ? 0 : next_u64() % n; }
+
+Generator Generator::derived(std::uint64_t index) const {
+    Generator root = *this;
+    return Generator(root.next_u64() ^ (0x9E3779B97F4A7C15ULL * index));
+}
 
 std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t index) {
     return seed ^ (0x9E3779B97F4A7C15ULL * (index + 1));

@@ -20,6 +20,11 @@ public:
     double uniform(double lo, double hi);
     double normal();                    // mean 0, std 1 (Box-Muller)
     std::uint64_t below(std::uint64_t n);  // [0, n)
+
+    // The generator of stream `index` (> 0) derived from this one's state, which it leaves as it
+    // is: data-parallel rank or shard `index` draws its dropout masks from it while rank 0 draws
+    // from this one, so every part of a batch gets masks of its own.
+    Generator derived(std::uint64_t index) const;
     std::array<std::uint64_t, 4> state() const { return s_; }
     void set_state(const std::array<std::uint64_t, 4>& s) { s_ = s; }
     // The state as 64 hex digits, for checkpoints (exact, where a JSON number holds 53 bits).
@@ -38,6 +43,26 @@ public:
 
 private:
     std::array<std::uint64_t, 4> s_{};
+};
+
+// While alive, this thread's draws from each `from` generator come from its `to` instead (every
+// draw goes through next_u64): the threads of a sharded step share the model's generators, and
+// each shard but the first draws from derived ones. Other threads are unaffected; scopes nest.
+class GeneratorRedirect {
+public:
+    struct Pair {
+        const Generator* from;
+        Generator* to;
+    };
+    explicit GeneratorRedirect(std::span<const Pair> pairs);
+    ~GeneratorRedirect();
+    GeneratorRedirect(const GeneratorRedirect&) = delete;
+    GeneratorRedirect& operator=(const GeneratorRedirect&) = delete;
+
+private:
+    std::span<const Pair> pairs_;
+    const GeneratorRedirect* outer_;
+    friend class Generator;
 };
 
 // The seed of stream `index` of a run seeded with `seed` (an epoch's shuffle, a step's windows):

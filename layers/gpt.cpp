@@ -20,6 +20,16 @@ namespace {
 
 constexpr double init_stddev = 0.02;  // GPT-2's initializer_range
 
+// What a forward keeps for reading after it lives in the module, which a sharded step's threads
+// share: each would overwrite the others'.
+void expect_not_sharded(const std::string& who) {
+    if (current_shard() >= 0)
+        throw ValueError(fmt::format(
+            "{}: cannot keep what a forward computes inside a sharded step (the shards' threads "
+            "share the module); run that forward on its own",
+            who));
+}
+
 const GptConfig& checked(const GptConfig& c, const char* who) {
     auto fail = [&](const std::string& what) {
         throw ValueError(fmt::format("{}: {}", who, what));
@@ -82,6 +92,7 @@ Mlp::Mlp(const GptConfig& c, Generator& gen)
 }
 
 Tensor Mlp::forward(const Tensor& x) {
+    if (keep_gelu_input_) expect_not_sharded(describe());
     const Tensor pre = c_fc_(x);
     if (keep_gelu_input_) gelu_input_ = pre;
     return remember_output(dropout_(c_proj_(gelu(pre))));
@@ -143,7 +154,10 @@ Tensor CausalSelfAttention::attend(const Tensor& x, Tensor* cached_keys, Tensor*
                                        .return_weights = keep_weights_};
     const AttentionMasks masks{.causal = k.dim(2) == T};
     AttentionCoreResult r = dot_product_attention(q, k, v, masks, options);
-    if (keep_weights_) weights_ = r.weights, head_outputs_ = r.output;
+    if (keep_weights_) {
+        expect_not_sharded(describe());
+        weights_ = r.weights, head_outputs_ = r.output;
+    }
     const Tensor y = merge_heads(r.output);  // [B,H,T,D] -> [B,T,C]
     return remember_output(resid_dropout_(c_proj_(y)));
 }
@@ -226,6 +240,7 @@ Tensor Gpt::forward_cached(const Tensor& ids, KvCache& cache) {
 // rest; the sublayers' copies are moved into recorded_ and dropped at the end.
 Tensor Gpt::logits(const Tensor& embedded, KvCache* cache) {
     const bool record = std::exchange(record_next_, false);
+    if (record) expect_not_sharded(describe());
     struct StopKeeping {  // after this pass, even one that throws, the blocks keep nothing
         ModuleList<GptBlock>& blocks;
         bool on;

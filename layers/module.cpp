@@ -1,9 +1,11 @@
 #include "layers/module.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 
-#include <fmt/format.h>
+#include "autograd/tape.hpp"
 
 namespace tapegrad {
 namespace {
@@ -99,7 +101,7 @@ void Module::set_path(const std::string& path) {
 }
 
 Tensor Module::remember_output(Tensor y) {
-    last_output_shape_ = y.shape();
+    if (current_shard() <= 0) last_output_shape_ = y.shape();
     return y;
 }
 

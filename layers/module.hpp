@@ -71,7 +71,8 @@ protected:
     void register_module(const std::string& name, Module& child);
     // Registers a generator the module draws from after construction (not the initialiser's).
     void register_generator(const std::string& name, Generator& gen);
-    // Layers pass their result through here so summary() can show output shapes.
+    // Layers pass their result through here so summary() can show output shapes (in a sharded
+    // step, shard 0's: the threads share the module).
     Tensor remember_output(Tensor y);
 
 private:

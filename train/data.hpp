@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -25,6 +26,9 @@ struct Batch {
     // The examples in the batch: x's first axis (1 for a scalar x).
     std::int64_t rows() const { return x.rank() == 0 ? 1 : x.dim(0); }
 };
+
+// The scalar loss of one batch, with its graph: [&](const Batch& b) { return gpt.loss(b.x, b.y); }
+using BatchLoss = std::function<Tensor(const Batch& batch)>;
 
 enum class WindowSampling { random, sequential };
 

@@ -83,4 +83,16 @@ Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& rows) {
     return out;
 }
 
+Batch batch_part(const Batch& batch, int index, int count, std::string_view who,
+                 std::string_view parts) {
+    if (count == 1) return batch;
+    const std::int64_t rows = batch.rows();
+    if (rows % count != 0)
+        throw ValueError(fmt::format("{}'s batch of {} rows does not divide among {} {}", who, rows,
+                                     count, parts));
+    std::vector<std::int64_t> mine(static_cast<std::size_t>(rows / count));
+    std::iota(mine.begin(), mine.end(), index * (rows / count));
+    return {gather_rows(batch.x, mine), gather_rows(batch.y, mine)};
+}
+
 }  // namespace tapegrad

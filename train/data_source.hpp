@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -68,5 +69,11 @@ private:
 
 // Rows `rows` of t (along axis 0) copied into a new tensor, any dtype.
 Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& rows);
+
+// Part `index` of `count` equal parts of a batch of B rows: rows [index·B/count,
+// (index+1)·B/count) of x and y. ValueError "<who>'s batch of B rows does not divide among
+// <count> <parts>" when count does not divide B (who: "data-parallel: step 3", parts: "ranks").
+Batch batch_part(const Batch& batch, int index, int count, std::string_view who,
+                 std::string_view parts);
 
 }  // namespace tapegrad

@@ -21,8 +21,7 @@ constexpr std::size_t state_hex_digits = 64;  // Generator::state_hex
 std::string rank_state(const std::string& root_state, int rank) {
     Generator root;
     root.set_state_hex(root_state, "rank 0's generator");
-    Generator derived(root.next_u64() ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(rank)));
-    return derived.state_hex();
+    return root.derived(static_cast<std::uint64_t>(rank)).state_hex();
 }
 
 }  // namespace
@@ -189,17 +188,8 @@ RankShare::RankShare(const DataSource& data, int rank, int ranks)
 }
 
 Batch RankShare::batch(std::int64_t step, std::int64_t batch_size) const {
-    Batch all = data_.batch(step, batch_size);
-    if (ranks_ == 1) return all;
-    const std::int64_t rows = all.rows();
-    if (rows % ranks_ != 0)
-        throw ValueError(
-            fmt::format("data-parallel: step {}'s batch of {} rows does not divide "
-                        "among {} ranks",
-                        step, rows, ranks_));
-    std::vector<std::int64_t> mine(static_cast<std::size_t>(rows / ranks_));
-    std::iota(mine.begin(), mine.end(), rank_ * (rows / ranks_));
-    return {gather_rows(all.x, mine), gather_rows(all.y, mine)};
+    return batch_part(data_.batch(step, batch_size), rank_, ranks_,
+                      fmt::format("data-parallel: step {}", step), "ranks");
 }
 
 }  // namespace tapegrad

@@ -55,6 +55,7 @@ void check_options(const FitOptions& o) {
                   o.validation_batch_size, ">= 0");
     expect_option(o.grad_clip >= 0, "fit", "grad_clip", o.grad_clip, ">= 0");
     expect_option(o.time_limit >= 0, "fit", "time_limit", o.time_limit, ">= 0");
+    expect_option(o.shards >= 1, "fit", "shards", o.shards, ">= 1");
 }
 
 std::int64_t validation_batch_size(const FitOptions& o) {
@@ -138,12 +139,7 @@ private:
         if (parallel_) parallel_->split_generators(run_.model());
         Optimizer& optimizer = run_.optimizer();
         optimizer.zero_grad();
-        const Tensor loss = loss_(batch);
-        if (!loss.defined() || loss.numel() != 1)
-            throw ValueError(
-                fmt::format("fit: the loss must be a scalar (got {})",
-                            loss.defined() ? fmt::format("{}", loss.shape()) : "undefined"));
-        loss.backward();
+        const Tensor loss = sharded_backward(run_.model(), loss_, batch, o_.shards);
         if (parallel_) parallel_->average_gradients(params_);
         const double max_norm =
             o_.grad_clip > 0 ? o_.grad_clip : std::numeric_limits<double>::infinity();

@@ -1,8 +1,9 @@
 // fit(): the training loop (Keras' model.fit), with evaluate() and predict() beside it. One step:
-//   on_step_begin → batch = data.batch(step) → zero_grad → loss(batch) → backward
-//   → average the gradients over the ranks (data-parallel only) → clip the global gradient norm (optional) → optimizer.step()
-//   → validation when due (mean loss over validation batches) → on_validation_end
-//   → on_step_end → stop if a callback asked to.
+//   on_step_begin → batch = data.batch(step) → zero_grad → loss(batch) → backward (both in
+//   `shards` parts side by side when asked: train/sharded_step.hpp)
+//   → average the gradients over the ranks (data-parallel only) → clip the global gradient norm
+//   (optional) → optimizer.step() → validation when due (mean loss over validation batches) →
+//   on_validation_end → on_step_end → stop if a callback asked to.
 // Steps are numbered from 0; data and callbacks see the step index, so `initial_step` resumes a
 // run exactly. Validation runs every `validation_every` steps and after the last step (the one
 // ending the run or crossing the time limit); not after a step whose loss or gradient norm is
@@ -29,13 +30,12 @@
 #include "layers/layer.hpp"
 #include "optim/optimizer.hpp"
 #include "train/data_source.hpp"
+#include "train/sharded_step.hpp"
 
 namespace tapegrad {
 
 class DataParallel;  // train/distributed.hpp
 
-// The scalar loss of one batch, with its graph: [&](const Batch& b) { return gpt.loss(b.x, b.y); }
-using BatchLoss = std::function<Tensor(const Batch& batch)>;
 // loss(prediction, target) for a single-input Layer: mse_loss, or a lambda calling cross_entropy.
 using LossFn = std::function<Tensor(const Tensor& prediction, const Tensor& target)>;
 // A model's forward pass for predict(): x -> prediction.
@@ -77,6 +77,10 @@ struct FitOptions {
     // first, gradients are averaged before clipping; logs carry the global loss and throughput.
     // Callbacks run on every rank: give the ones that print or write files to rank 0 only.
     DataParallel* data_parallel = nullptr;
+    // Each step's batch in this many equal parts, run side by side on a team of threads
+    // (train/sharded_step.hpp): faster for small models, whose ops are too small to split
+    // across threads; the batch size must be a multiple (of the ranks' share, data-parallel).
+    int shards = 1;
     // Matrix products in fp32, or bf16 mixed precision (core/precision.hpp) for this call's steps
     // and validations; weights, gradients and optimizer state stay float32.
     Precision precision = Precision::fp32;

@@ -1,7 +1,5 @@
 #include "core/kernels/embedding.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "core/kernels/parallel.hpp"
@@ -22,8 +20,7 @@ template <class T>
 void Embedding<T>::backward(const T* dy, const std::int32_t* ids, T* dweight, std::int64_t n,
                             std::int64_t width) {
     // Run by every thread of the team, or alone, when it owns every column.
-    const auto columns_of_this_thread = [&] {
-        const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const auto columns_of_this_thread = [&](std::int64_t t, std::int64_t threads) {
         const std::int64_t lo = width * t / threads, hi = width * (t + 1) / threads;
         for (std::int64_t i = 0; i < n; ++i) {
             const T* src = dy + i * width;

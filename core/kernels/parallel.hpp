@@ -19,16 +19,23 @@ bool threads_available();
 // True when `work` elements pass the threshold and threads_available().
 bool worth_threads(std::int64_t work);
 
-// f() on every thread of a new team when `parallel`, else once in this thread, where the `omp for`
-// loops inside f run whole: a region only when it splits work.
+// This thread's number in the innermost team, and that team's size (omp_get_thread_num and
+// omp_get_num_threads, for headers without <omp.h>).
+int team_thread();
+int team_size();
+
+// f(t, threads) on every thread t of a new team of `threads` when `parallel`, else f(0, 1) in this
+// thread: a region only when it splits work. f must split by the numbers it is given, never by
+// omp_get_thread_num(): this thread may already be one of a team (a sharded step's,
+// train/sharded_step.hpp), whose numbers would leave part of the work undone.
 template <class F>
 void on_team_if(bool parallel, F&& f) {
     if (parallel) {
 #pragma omp parallel
-        f();
+        f(team_thread(), team_size());
         return;
     }
-    f();
+    f(0, 1);
 }
 
 // body(i) for i in [0, n): across the threads when `work` (elements touched) is worth it, else
