@@ -30,7 +30,7 @@ void for_each_setting(Settings& s, F&& f) {
     f("--lr", s.lr), f("--min-lr", s.min_lr), f("--warmup", s.warmup), f("--weight-decay", s.weight_decay);
     f("--beta1", s.beta1), f("--beta2", s.beta2), f("--momentum", s.momentum), f("--grad-clip", s.grad_clip);
     f("--val-fraction", s.val_fraction), f("--seed", s.seed), f("--sampling", s.sampling);
-    f("--precision", s.precision);
+    f("--precision", s.precision), f("--shards", s.shards);
     f("--steps", s.steps);
 }
 
@@ -63,6 +63,11 @@ void add_run_options(CLI::App& c, RunSettings& s) {
                  "matrix products in fp32, or bf16 with fp32 "
                  "accumulation (weights, gradients and optimizer state stay fp32)")
         ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
+    c.add_option("--shards", s.shards,
+                 "run each batch as this many equal parts side by side, one thread each: faster "
+                 "for small models (--batch must be a multiple)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     c.add_option("--steps", s.steps, "total optimizer steps (the schedule ends here)")
         ->check(CLI::PositiveNumber)->capture_default_str();

@@ -25,6 +25,7 @@ struct RunSettings {
     std::uint64_t seed = 1337;
     std::string sampling = "random";  // train/data.hpp's batch rule: random | sequential
     std::string precision = "fp32";   // matrix products: fp32 | bf16 (core/precision.hpp)
+    int shards = 1;                   // parts of each batch run side by side (sharded_step.hpp)
     // May change between the parts of a run.
     std::int64_t steps = 1000;        // where the schedule ends; a resume may extend it
     std::int64_t eval_every = 100;

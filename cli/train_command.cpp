@@ -109,7 +109,8 @@ LmTrainOptions train_options(const TrainArgs& a, std::int64_t first_step) {
             .metrics_path = a.metrics,
             .health_every = a.health,
             .quiet = a.quiet,
-            .precision = parse_precision(r.precision).value_or(Precision::fp32)};
+            .precision = parse_precision(r.precision).value_or(Precision::fp32),
+            .shards = r.shards};
 }
 
 // The loaded model, or a new one with --n-layer ... sized for the data.

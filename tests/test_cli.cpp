@@ -110,6 +110,34 @@ TEST_CASE("cli: train to step 3 of 7, resume, gives the losses of 7 uninterrupte
     CHECK(split == straight);  // exact: same batches, schedule, dropout masks and optimizer state
 }
 
+TEST_CASE("cli: --shards trains in parts, resumes exactly, and a resume keeps its shards") {
+    const fs::path dir = test::scratch_dir("cli_shards");
+    const fs::path data = write_text(dir);
+    const auto run = [&](const std::vector<std::string>& more, const std::string& metrics) {
+        return run_cli(with(tiny_run(data),
+                            with(more, {"--steps", "5", "--metrics", (dir / metrics).string()})));
+    };
+    expect_ok(run({}, "whole.jsonl"));
+    expect_ok(run({"--shards", "2"}, "halves.jsonl"));
+    const std::vector<double> whole = losses(dir / "whole.jsonl"),
+                              halves = losses(dir / "halves.jsonl");
+    REQUIRE(halves.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(halves[i] == doctest::Approx(whole[i]).epsilon(1e-5));
+    expect_ok(run({"--shards", "2", "--dropout", "0.1"}, "parts.jsonl"));
+    const std::vector<double> parts = losses(dir / "parts.jsonl");
+    const fs::path ckpt = dir / "ckpt";
+    expect_ok(run({"--shards", "2", "--dropout", "0.1", "--stop-at", "2", "--save", ckpt.string()},
+                  "split.jsonl"));
+    expect_error(
+        run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--shards", "1"}),
+        {"--shards 1 differs from the checkpoint's 2"});
+    expect_ok(run_cli({"train", "--data", data.string(), "--resume", ckpt.string(), "--quiet",
+                       "--metrics", (dir / "split.jsonl").string()}));
+    CHECK(losses(dir / "split.jsonl") == parts);
+    expect_error(run({"--shards", "3"}, "bad.jsonl"),
+                 {"a batch of 4 rows does not divide among 3 shards"});
+}
+
 TEST_CASE("cli: resume and init refuse what would silently change the run") {
     const fs::path dir = test::scratch_dir("cli_refuse");
     const fs::path data = write_text(dir);

@@ -77,13 +77,13 @@ struct FitOptions {
     // first, gradients are averaged before clipping; logs carry the global loss and throughput.
     // Callbacks run on every rank: give the ones that print or write files to rank 0 only.
     DataParallel* data_parallel = nullptr;
+    // Matrix products in fp32, or bf16 mixed precision (core/precision.hpp) for this call's steps
+    // and validations; weights, gradients and optimizer state stay float32.
+    Precision precision = Precision::fp32;
     // Each step's batch in this many equal parts, run side by side on a team of threads
     // (train/sharded_step.hpp): faster for small models, whose ops are too small to split
     // across threads; the batch size must be a multiple (of the ranks' share, data-parallel).
     int shards = 1;
-    // Matrix products in fp32, or bf16 mixed precision (core/precision.hpp) for this call's steps
-    // and validations; weights, gradients and optimizer state stay float32.
-    Precision precision = Precision::fp32;
 };
 
 struct FitResult {

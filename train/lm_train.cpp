@@ -78,7 +78,8 @@ LmTrainResult train_language_model(Gpt& model, Optimizer& optimizer, const Token
                              .grad_clip = options.grad_clip,
                              .time_limit = options.time_limit,
                              .data_parallel = options.data_parallel,
-                             .precision = options.precision},
+                             .precision = options.precision,
+                             .shards = options.shards},
                             callbacks);
     if (nan_guard.triggered()) throw ValueError(fmt::format("train: {}", nan_guard.message()));
     return {.steps = r.steps,

@@ -45,6 +45,7 @@ struct LmTrainOptions {
     // batch; only rank 0 shows progress and writes metrics.
     DataParallel* data_parallel = nullptr;
     Precision precision = Precision::fp32;  // FitOptions::precision
+    int shards = 1;                         // FitOptions::shards
 };
 
 struct LmTrainResult {
