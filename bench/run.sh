@@ -7,9 +7,11 @@
 # Then the bf16 rows: tapegrad --precision bf16 against PyTorch under torch.autocast(bfloat16) at its
 # best of threads {1,2} x OPENBLAS_NUM_THREADS {1,2}, and the model-FLOP utilisation against the
 # bf16 GEMM peak (oneDNN, n = 2048; build/sgemm_peak bf16).
-# tapegrad runs twice: as shipped (idle threads spin 300 pauses, then sleep: GOMP_SPINCOUNT=300,
-# core/kernels/gemm.cpp) and with threads that keep spinning (OMP_WAIT_POLICY=active), faster on a
-# machine that runs nothing else and far slower under load; both ratios are printed.
+# tapegrad runs three times: as shipped (idle threads spin 300 pauses, then sleep: GOMP_SPINCOUNT=300,
+# core/kernels/gemm.cpp), with threads that keep spinning (OMP_WAIT_POLICY=active), faster on a
+# machine that runs nothing else and far slower under load, and with the batch in 2 shards side by
+# side (--shards 2, train/sharded_step.hpp: one thread per half-batch, no op split across threads;
+# the same gradients up to rounding); all three ratios are printed.
 #   bash bench/run.sh [steps]        (installs what is missing and builds first, as scripts/dev does)
 # Without [steps], each config runs for about the same time (toy 400 steps ... medium 6): a median of
 # a few 5 ms steps reads the first slow steps after warm-up (toy read 10.9 ms at 5 steps, 5.7 at 200).
@@ -35,6 +37,7 @@ for config in toy tiny small medium; do
     steps=$(steps_for "$config" "$@")
     ours=$("$bin/gpt_bench" "$config" "$steps")
     ours_spin=$(OMP_WAIT_POLICY=active "$bin/gpt_bench" "$config" "$steps")
+    ours_sharded=$("$bin/gpt_bench" "$config" "$steps" --shards 2)
     best=""
     for setting in "1 1 pthread spin" "1 2 pthread spin" "2 1 pthread spin" "2 2 pthread spin" "1 - openmp spin" \
                    "2 - openmp spin" "2 1 pthread passive" "2 2 pthread passive" "2 - openmp passive"; do
@@ -50,8 +53,9 @@ for config in toy tiny small medium; do
     done
     echo "$ours"
     echo "$ours_spin"
+    echo "$ours_sharded"
     echo "$best"
-    /usr/bin/python3 -c "import json,sys; a,s,b,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, tapegrad MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s; spinning threads {s['tokens_per_s']} tok/s, ratio {s['tokens_per_s']/b['tokens_per_s']:.2f}x, MFU {100*s['gflops']/p['gflops']:.0f}%\")" "$ours" "$ours_spin" "$best" "$peak"
+    /usr/bin/python3 -c "import json,sys; a,s,h,b,p=(json.loads(s) for s in sys.argv[1:]); print(f\"{a['config']}: tapegrad {a['tokens_per_s']} tok/s, pytorch best {b['tokens_per_s']} tok/s, ratio {a['tokens_per_s']/b['tokens_per_s']:.2f}x, tapegrad MFU {100*a['gflops']/p['gflops']:.0f}% of {p['gflops']} GFLOP/s; spinning threads {s['tokens_per_s']} tok/s, ratio {s['tokens_per_s']/b['tokens_per_s']:.2f}x, MFU {100*s['gflops']/p['gflops']:.0f}%; 2 shards {h['tokens_per_s']} tok/s, ratio {h['tokens_per_s']/b['tokens_per_s']:.2f}x, MFU {100*h['gflops']/p['gflops']:.0f}%\")" "$ours" "$ours_spin" "$ours_sharded" "$best" "$peak"
     bf16_peak=$("$bin/sgemm_peak" bf16)
     echo "$bf16_peak"
     ours_bf16=$("$bin/gpt_bench" "$config" "$steps" --precision bf16)

@@ -13,6 +13,7 @@
 #include "optim/clip.hpp"
 #include "optim/schedule.hpp"
 #include "train/health.hpp"
+#include "train/sharded_step.hpp"
 
 namespace tapegrad {
 namespace {
@@ -111,8 +112,9 @@ ToyResult train_toy_task(SequenceTransformer& model, ToyTask task, const ToyTrai
     for (std::int64_t step = 0; step < o.max_steps; ++step) {
         const ToyBatch b = training_batch(task, o, train_gen, held_out);
         optimizer.zero_grad();
-        const Tensor loss = cross_entropy(model(b.x), b.y);
-        loss.backward();
+        const Tensor loss = sharded_backward(
+            model, [&](const Batch& part) { return cross_entropy(model(part.x), part.y); },
+            {b.x, b.y}, o.shards);
         clip_grad_norm(params, 1.0);
         optimizer.set_lr(schedule.lr_at(step));
         const bool measure = o.health_every > 0 && step % o.health_every == 0;

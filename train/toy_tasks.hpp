@@ -35,6 +35,7 @@ struct ToyTrainOptions {
     std::uint64_t seed = 0;
     bool quiet = false;
     std::int64_t health_every = 0;  // K > 0: parameter health (train/health.hpp) every K steps
+    int shards = 1;  // each batch in this many parts side by side (train/sharded_step.hpp)
 };
 
 struct ToyResult {
