@@ -11,6 +11,7 @@
 
 #include "autograd/ops.hpp"
 #include "core/kernels/thread_cap.hpp"
+#include "core/precision.hpp"
 #include "layers/gpt.hpp"
 #include "optim/sgd.hpp"
 #include "support.hpp"
@@ -79,6 +80,18 @@ TEST_CASE("sharded step: the loss and every gradient of the whole batch's backwa
             check_close(got[i], want[i], 1e-12, 1e-10);
         }
     }
+}
+
+TEST_CASE("sharded step: bf16 mixed precision, oneDNN called from both threads at once") {
+    const PrecisionScope bf16(Precision::bf16);  // fp32 with a notice on a CPU without bf16
+    Gpt whole(small_gpt(0.0, f32)), parts(small_gpt(0.0, f32));
+    const Batch batch = token_batch(8);
+    const Tensor expected = whole.loss(batch.x, batch.y);
+    expected.backward();
+    const Tensor loss = sharded_backward(parts, loss_of(parts), batch, 2);
+    CHECK(loss.item() == doctest::Approx(expected.item()).epsilon(1e-5));
+    const auto want = gradients(whole), got = gradients(parts);
+    for (std::size_t i = 0; i < want.size(); ++i) check_close(got[i], want[i], 1e-5, 1e-3);
 }
 
 TEST_CASE("sharded step: adds into gradients already there, as backward does") {
