@@ -45,8 +45,8 @@ for config in toy tiny small medium; do
         [ "$build" = openmp ] && env=(LD_LIBRARY_PATH="$openmp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
         [ "$wait" = passive ] && env+=(OMP_WAIT_POLICY=passive)
         # timeout: a rank that dies or hangs must not stall the whole run (it signals all the ranks)
-        line=$(env "${env[@]}" timeout -k 10 $((300 + 60 * steps)) /usr/bin/python3 bench/torch_gpt.py "$config" "$steps" \
-               --threads "$threads" ${procs:+--ddp "$procs"})
+        line=$(env "${env[@]}" timeout -k 10 $((300 + 60 * steps)) /usr/bin/python3 bench/torch_gpt.py \
+               "$config" "$steps" --threads "$threads" ${procs:+--ddp "$procs"})
         line=${line%\}}", \"openblas_threads\": \"$blas\", \"openblas_build\": \"$build\", \"omp_wait\": \"$wait\"}"
         if [ -z "$best" ] || faster "$line" "$best"; then
             best=$line
