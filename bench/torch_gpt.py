@@ -3,9 +3,10 @@
 GELU tanh, biases, dropout 0) and AdamW (weight decay 0.1 on rank >= 2 parameters), one JSON line.
    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_gpt.py small 20 --threads 2
    --autocast: the forward pass under torch.autocast("cpu", dtype=torch.bfloat16), bf16 mixed precision
-   --ddp N: data parallel, N processes (DistributedDataParallel, gloo), each on batch/N rows of the same
-   global batch with --threads intra-op threads (run.sh: 1); the median step time of rank 0, peak_rss_mb
-   summed over the ranks (launcher_rss_mb: the idle launching process)"""
+   --ddp N: data parallel, N processes (DistributedDataParallel, gloo), each on batch/N rows of the
+   same global batch with --threads intra-op threads (1 unless given); the median step time of rank
+   0, peak_rss_mb summed over the ranks (launcher_rss_mb: the idle launching process);
+   --ddp-wait spin: the ranks poll for the gradient allreduce instead of sleeping in it"""
 import argparse
 import contextlib
 import datetime
@@ -85,8 +86,8 @@ def build(config, threads):
 
 
 def train(model, optimizer, tokens, args, rows):
-    """3 untimed warm-up steps, then args.steps timed ones on rows `rows` of each global batch:
-    the step times in ms and every step's loss (kept as tensors: no extra work inside the timing)."""
+    """3 untimed warm-up steps, then args.steps timed ones on rows `rows` of each global batch: the
+    step times in ms and every step's loss (kept as tensors: no extra work inside the timing)."""
     context, batch = CONFIGS[args.config][0], CONFIGS[args.config][4]
     per_epoch = (tokens.numel() - 1) // (batch * context)
     autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if args.autocast
@@ -120,7 +121,7 @@ def report(args, model, times, losses, peak_rss_mb):
            "precision": "bf16 autocast" if args.autocast else "fp32",
            "peak_rss_mb": round(peak_rss_mb, 1), "torch": torch.__version__}
     if args.ddp:
-        out["ddp"] = args.ddp
+        out["ddp"], out["ddp_wait"] = args.ddp, args.ddp_wait
     if args.check:
         out["losses"] = [round(v, 6) for v in losses.tolist()]
     return out
@@ -130,14 +131,29 @@ def own_peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def spin_allreduce(_state, bucket):
+    """DDP comm hook: DDP's own averaging allreduce, waited for by polling instead of sleeping; a
+    rank that sleeps wakes up late on this VM (toy: 9.0-9.8 ms a step polling, 11.8-12.2 asleep)."""
+    grads = bucket.buffer().div_(dist.get_world_size())
+    work = dist.all_reduce(grads, async_op=True)
+    while not work.is_completed():
+        pass
+    work.wait()  # raises what the collective failed with (a lost rank, the timeout)
+    done = torch.futures.Future()
+    done.set_result(grads)
+    return done
+
+
 def ddp_rank(rank, args, store_path, results):
-    """One data-parallel rank: rows [rank*B/N, (rank+1)*B/N) of every global batch; DDP averages the
-    gradients over the ranks (equal shards, so the mean of the shard losses is the full-batch loss)."""
+    """One data-parallel rank: rows [rank*B/N, (rank+1)*B/N) of every global batch; DDP averages
+    the gradients over the ranks (equal shards: the mean of the shard losses is the batch loss)."""
     dist.init_process_group("gloo", init_method=f"file://{store_path}", rank=rank,
                             world_size=args.ddp, timeout=datetime.timedelta(seconds=300))
     model, optimizer, tokens = build(args.config, args.threads)
     shard = CONFIGS[args.config][4] // args.ddp
     ddp = DistributedDataParallel(model)
+    if args.ddp_wait == "spin":
+        ddp.register_comm_hook(None, spin_allreduce)
     times, losses = train(ddp, optimizer, tokens, args, slice(rank * shard, (rank + 1) * shard))
     # after the timed steps: the full-batch losses and the ranks' summed peak RSS
     dist.all_reduce(losses)
@@ -152,7 +168,7 @@ def run_ddp(args):
     batch = CONFIGS[args.config][4]
     if args.ddp < 1 or batch % args.ddp:
         sys.exit(f"torch_gpt.py: --ddp {args.ddp} must divide the {args.config} batch of {batch}")
-    # the ranks inherit this environment: single-threaded BLAS as in run.sh's settings, gloo on loopback
+    # the ranks inherit this environment: single-threaded BLAS as run.sh sets it, gloo on loopback
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     context = mp.get_context("spawn")
@@ -172,6 +188,8 @@ def main():
     parser.add_argument("--threads", type=int, help="intra-op threads (per rank); 2, with --ddp 1")
     parser.add_argument("--autocast", action="store_true")
     parser.add_argument("--ddp", type=int, default=0)
+    parser.add_argument("--ddp-wait", choices=("passive", "spin"), default="passive",
+                        help="how a rank waits for the gradient allreduce: sleeping or polling")
     parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads is None:
