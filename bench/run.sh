@@ -3,7 +3,10 @@
 # PyTorch runs at its best setting: intra-op threads {1,2} x OPENBLAS_NUM_THREADS {1,2} with Debian's
 # default (pthread) OpenBLAS, and threads {1,2} with OpenBLAS's OpenMP build (the one tapegrad
 # uses, libopenblas0-openmp), with libgomp's default spinning wait and, for 2 threads, with
-# OMP_WAIT_POLICY=passive; the fastest is kept.
+# OMP_WAIT_POLICY=passive, and data parallel: 2 processes x 1 thread, DistributedDataParallel over
+# gloo, each on half the batch's rows (the split tapegrad's data-parallel step makes), the ranks
+# sleeping in the gradient allreduce (DDP's own wait) or polling for it (torch_gpt.py --ddp-wait
+# spin, a comm hook); the fastest is kept.
 # Then the bf16 rows: tapegrad --precision bf16 against PyTorch under torch.autocast(bfloat16) at its
 # best of threads {1,2} x OPENBLAS_NUM_THREADS {1,2}, and the model-FLOP utilisation against the
 # bf16 GEMM peak (oneDNN, n = 2048; build/sgemm_peak bf16).
@@ -40,12 +43,17 @@ for config in toy tiny small medium; do
     ours_sharded=$("$bin/gpt_bench" "$config" "$steps" --shards 2)
     best=""
     for setting in "1 1 pthread spin" "1 2 pthread spin" "2 1 pthread spin" "2 2 pthread spin" "1 - openmp spin" \
-                   "2 - openmp spin" "2 1 pthread passive" "2 2 pthread passive" "2 - openmp passive"; do
-        read -r threads blas build wait <<<"$setting"
+                   "2 - openmp spin" "2 1 pthread passive" "2 2 pthread passive" "2 - openmp passive" \
+                   "1 1 pthread passive 2" "1 1 pthread spin 2"; do
+        read -r threads blas build wait procs <<<"$setting"  # procs: DDP processes, empty for one
         env=(OPENBLAS_NUM_THREADS="$blas")
         [ "$build" = openmp ] && env=(LD_LIBRARY_PATH="$openmp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
         [ "$wait" = passive ] && env+=(OMP_WAIT_POLICY=passive)
-        line=$(env "${env[@]}" /usr/bin/python3 bench/torch_gpt.py "$config" "$steps" --threads "$threads")
+        ddp=()
+        [ -n "$procs" ] && ddp=(--ddp "$procs" --ddp-wait "$wait")
+        # timeout: a rank that dies or hangs must not stall the whole run (it signals all the ranks)
+        line=$(env "${env[@]}" timeout -k 10 $((300 + 60 * steps)) /usr/bin/python3 bench/torch_gpt.py \
+               "$config" "$steps" --threads "$threads" "${ddp[@]}")
         line=${line%\}}", \"openblas_threads\": \"$blas\", \"openblas_build\": \"$build\", \"omp_wait\": \"$wait\"}"
         if [ -z "$best" ] || faster "$line" "$best"; then
             best=$line
