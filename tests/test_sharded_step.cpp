@@ -138,6 +138,25 @@ TEST_CASE("sharded step: part 0 draws dropout from the model, part s from Genera
     CHECK(first != doctest::Approx(second));  // the parts' masks and rows differ
 }
 
+TEST_CASE("sharded step: a loss drawing from the global generator draws a stream per part") {
+    Gpt model(small_gpt());
+    const Batch batch = token_batch(4);
+    // each part draws one number from the global generator
+    std::vector<double> drawn(2);
+    const BatchLoss noisy = [&](const Batch& b) {
+        drawn[static_cast<std::size_t>(current_shard())] = global_generator().uniform();
+        return model.loss(b.x, b.y);
+    };
+    manual_seed(9);
+    const Generator start = global_generator();
+    sharded_backward(model, noisy, batch, 2);
+    Generator part0 = start;
+    CHECK(drawn[0] == part0.uniform());
+    Generator part1 = start.derived(1);
+    CHECK(drawn[1] == part1.uniform());
+    CHECK(global_generator().state() == part0.state());  // advanced by part 0's draw alone
+}
+
 TEST_CASE("sharded step: bad settings and failing parts are clear errors, gradients untouched") {
     Gpt model(small_gpt());
     const Batch batch = token_batch(6);

@@ -25,13 +25,17 @@ struct Part {
     std::exception_ptr error;
 };
 
+// The model's generators and the global one (a loss may draw from it directly): part 0 draws
+// from them, part s > 0 from their derived(s), so no generator is drawn from by two threads.
 std::vector<Part> parts_for(Module& model, int shards) {
     std::vector<Part> parts(static_cast<std::size_t>(shards));
-    const auto generators = model.named_generators();
+    std::vector<Generator*> generators{&global_generator()};
+    for (const auto& [name, gen] : model.named_generators())
+        if (gen != generators.front()) generators.push_back(gen);
     for (int s = 1; s < shards; ++s) {
         Part& part = parts[static_cast<std::size_t>(s)];
         part.streams.reserve(generators.size());  // the pairs point into it
-        for (const auto& [name, gen] : generators) {
+        for (Generator* gen : generators) {
             part.streams.push_back(gen->derived(static_cast<std::uint64_t>(s)));
             part.redirects.push_back({gen, &part.streams.back()});
         }

@@ -14,7 +14,8 @@
 // the whole batch's only in rounding, and the result does not depend on the number of threads
 // (with one, the parts run one after another; the tests compare them bit for bit).
 // Dropout: part 0 draws from the model's generators, part s > 0 from Generator::derived(s) of their
-// state before the step, as MPI rank s does (train/distributed.hpp).
+// state before the step, as MPI rank s does (train/distributed.hpp); the same for the global
+// generator, should the loss draw from it.
 // The loss function runs on several threads at once: it may read the model but not change it
 // (Gpt's keep_* and record_next_forward refuse to run in a part), and a parameter reached by no
 // part keeps its .grad() as backward() would.
