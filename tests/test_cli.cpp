@@ -135,7 +135,7 @@ TEST_CASE("cli: --shards trains in parts, resumes exactly, and a resume keeps it
                        "--metrics", (dir / "split.jsonl").string()}));
     CHECK(losses(dir / "split.jsonl") == parts);
     expect_error(run({"--shards", "3"}, "bad.jsonl"),
-                 {"a batch of 4 rows does not divide among 3 shards"});
+                 {"sharded_backward's batch of 4 rows does not divide among 3 shards"});
 }
 
 TEST_CASE("cli: resume and init refuse what would silently change the run") {

@@ -161,7 +161,7 @@ TEST_CASE("sharded step: bad settings and failing parts are clear errors, gradie
     Gpt model(small_gpt());
     const Batch batch = token_batch(6);
     CHECK_THROWS_WITH_AS(sharded_backward(model, loss_of(model), batch, 4),
-                         doctest::Contains("a batch of 6 rows does not divide among 4 shards"),
+                         doctest::Contains("sharded_backward's batch of 6 rows does not divide among 4 shards"),
                          ValueError);
     CHECK_THROWS_WITH_AS(sharded_backward(model, loss_of(model), batch, 0),
                          doctest::Contains("shards must be >= 1"), ValueError);

@@ -16,8 +16,9 @@
 namespace tapegrad {
 namespace {
 
-// One part of the batch: where it draws random numbers from, and what its sweep gave.
+// One part of the batch: its rows, where it draws random numbers from, and what its sweep gave.
 struct Part {
+    Batch rows;
     std::vector<Generator> streams;  // parts > 0: derived from the model's generators
     std::vector<GeneratorRedirect::Pair> redirects;
     Tensor loss;
@@ -59,14 +60,13 @@ const Tensor& scalar(const Tensor& loss) {
 }
 
 // Part s's forward and its sweep, on this thread; the model's .grad()s are left alone.
-void run_part(Part& part, int s, int shards, const BatchLoss& loss_of, const Batch& batch,
+void run_part(Part& part, int s, int shards, const BatchLoss& loss_of,
               const std::vector<Tensor>& params, bool grad_mode) {
     try {
         const GradModeGuard mode(grad_mode);
         const ShardScope scope(s);
         const GeneratorRedirect redirect(part.redirects);
-        const Tensor loss =
-            scalar(loss_of(batch_part(batch, s, shards, "sharded_backward", "shards")));
+        const Tensor loss = scalar(loss_of(part.rows));
         const Tensor weight = full(loss.shape(), 1.0 / shards, {.dtype = loss.dtype()});
         part.grads = grad({loss}, params, {.grad_outputs = {weight}, .allow_unused = true});
         part.loss = loss.detach();
@@ -91,11 +91,6 @@ Tensor summed(const std::vector<Part>& parts, std::size_t i) {
 Tensor sharded_backward(Module& model, const BatchLoss& loss, const Batch& batch, int shards) {
     if (shards < 1)
         throw ValueError(fmt::format("sharded_backward: shards must be >= 1 (got {})", shards));
-    if (batch.rows() % shards != 0)
-        throw ValueError(
-            fmt::format("sharded_backward: a batch of {} rows does not divide among "
-                        "{} shards",
-                        batch.rows(), shards));
     if (shards == 1) {  // the whole batch on this thread, its ops split across threads as usual
         const Tensor whole = scalar(loss(batch));
         whole.backward();
@@ -103,13 +98,16 @@ Tensor sharded_backward(Module& model, const BatchLoss& loss, const Batch& batch
     }
     const std::vector<Tensor> params = trainable(model);
     std::vector<Part> parts = parts_for(model, shards);
+    for (int s = 0; s < shards; ++s)  // the first throws when the rows do not divide
+        parts[static_cast<std::size_t>(s)].rows =
+            batch_part(batch, s, shards, "sharded_backward", "shards");
     const bool grad_mode = grad_enabled();
     const int team = omp_in_parallel() ? 1 : std::min(shards, omp_get_max_threads());
 #pragma omp parallel num_threads(team)
     {
         const kernels::ThreadCap one_thread(1);
         for (int s = omp_get_thread_num(); s < shards; s += omp_get_num_threads())
-            run_part(parts[static_cast<std::size_t>(s)], s, shards, loss, batch, params, grad_mode);
+            run_part(parts[static_cast<std::size_t>(s)], s, shards, loss, params, grad_mode);
     }
     for (const Part& part : parts)
         if (part.error) std::rethrow_exception(part.error);
