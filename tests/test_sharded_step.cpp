@@ -160,9 +160,10 @@ TEST_CASE("sharded step: a loss drawing from the global generator draws a stream
 TEST_CASE("sharded step: bad settings and failing parts are clear errors, gradients untouched") {
     Gpt model(small_gpt());
     const Batch batch = token_batch(6);
-    CHECK_THROWS_WITH_AS(sharded_backward(model, loss_of(model), batch, 4),
-                         doctest::Contains("sharded_backward's batch of 6 rows does not divide among 4 shards"),
-                         ValueError);
+    CHECK_THROWS_WITH_AS(
+        sharded_backward(model, loss_of(model), batch, 4),
+        doctest::Contains("sharded_backward's batch of 6 rows does not divide among 4 shards"),
+        ValueError);
     CHECK_THROWS_WITH_AS(sharded_backward(model, loss_of(model), batch, 0),
                          doctest::Contains("shards must be >= 1"), ValueError);
     const BatchLoss not_scalar = [&](const Batch& b) { return model(b.x); };
