@@ -62,6 +62,14 @@ class Gpt(nn.Module):
         self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(context, d)
         self.h = nn.ModuleList(Block(d, heads) for _ in range(layers))
         self.ln_f = nn.LayerNorm(d)
+        # GPT-2's initialisation, as tapegrad's Gpt: N(0, 0.02), the residual projections scaled by
+        # 1/sqrt(2 layers), zero biases (PyTorch's defaults gave the tied head logits of ~±40)
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.dim() >= 2:
+                scaled = name.endswith(("c_proj.weight", "mlp_proj.weight"))
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * layers) if scaled else 0.02)
 
     def forward(self, ids, targets):
         x = self.wte(ids) + self.wpe(torch.arange(ids.shape[1]))
