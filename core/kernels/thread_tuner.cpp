@@ -24,10 +24,13 @@ ThreadTuner::ThreadTuner(int most, Options options)
 
 void ThreadTuner::start_trial() {
     phase_ = Phase::trial;
-    threads_ = most_;
+    time_next(most_);
+}
+
+void ThreadTuner::time_next(int threads) {
+    threads_ = threads;
     untimed_ = options_.skip;
     unsettled_ = options_.skip_seconds;
-    times_.clear();
 }
 
 int ThreadTuner::step_took(double seconds) {
@@ -55,9 +58,7 @@ int ThreadTuner::step_took(double seconds) {
     times_.clear();
     if (threads_ == most_) {  // now one thread
         most_median_ = median;
-        threads_ = 1;
-        untimed_ = options_.skip;
-        unsettled_ = options_.skip_seconds;
+        time_next(1);
         return threads_;
     }
     const int winner = median < most_median_ ? 1 : most_;

@@ -46,6 +46,8 @@ public:
 private:
     enum class Phase { trial, run };
     void start_trial();
+    // `threads` from the next step, its first steps (options_.skip and skip_seconds) untimed.
+    void time_next(int threads);
 
     Options options_;
     int most_;
